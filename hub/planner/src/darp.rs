@@ -1,0 +1,1 @@
+//! Dial-a-ride planning (filled by the ride planning work).

@@ -1,0 +1,1 @@
+//! Road travel times from an OpenStreetMap extract (filled by the ride planning work).

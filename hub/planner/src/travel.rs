@@ -1,0 +1,1 @@
+//! Travel times between places (filled by the ride planning work).

@@ -1,0 +1,1 @@
+//! The Dorfpunkt hub: region data, bookings, planning, kiosk sync and device management.

@@ -1,0 +1,2 @@
+//! The `hub` command line.
+fn main() {}
