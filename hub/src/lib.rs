@@ -1,1 +1,7 @@
 //! The Dorfpunkt hub: region data, bookings, planning, kiosk sync and device management.
+//!
+//! `store` owns the SQLite file, `domain` the records and their rules, `api` the HTTP surface,
+//! `server` TLS and the process lifecycle, `import` and `demo` the ways data comes in.
+
+pub mod domain;
+pub mod store;

@@ -1,0 +1,204 @@
+//! Regions (Standorte) and their places: villages, stops (meeting points) and destinations.
+
+use rusqlite::types::Value as Sql;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::common::{OpeningInterval, check_coordinates, check_name, check_phone, column_of};
+use crate::store::records::{Cancel, Ctx, Filters, Resource};
+use crate::store::{StoreError, StoreResult};
+
+/// A region (Standort) run by this hub, with its own target groups and destination categories.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    pub name: String,
+    /// IANA time zone; local times of this region are converted with it.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// The phone number printed on tickets and posters.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Region settings (ride rules, slot shares); an object.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub settings: Map<String, Value>,
+    /// Who may use the ride service here, e.g. `age_75_plus`, `wheelchair`, `refugee`.
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    /// The kinds of destination this region serves, e.g. `general_practice`, `counselling`.
+    #[serde(default)]
+    pub destination_categories: Vec<String>,
+}
+
+fn default_time_zone() -> String {
+    "Europe/Berlin".into()
+}
+
+fn check_labels(field: &str, labels: &[String]) -> StoreResult<()> {
+    for (i, label) in labels.iter().enumerate() {
+        let ok = !label.is_empty()
+            && label.len() <= 40
+            && label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            return Err(StoreError::invalid(
+                format!("{field}[{i}]"),
+                "must be a short label of a-z, 0-9 and _",
+            ));
+        }
+        if labels[..i].contains(label) {
+            return Err(StoreError::invalid(format!("{field}[{i}]"), "appears twice"));
+        }
+    }
+    Ok(())
+}
+
+impl Resource for Region {
+    const KIND: &'static str = "regions";
+    const NOUN: &'static str = "region";
+    const CANCEL: Cancel = Cancel::Archive;
+    const JSON_COLUMNS: &'static [&'static str] = &["settings", "target_groups", "destination_categories"];
+    const SYNCED: bool = true;
+
+    fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
+        check_name("name", &self.name)?;
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(StoreError::invalid("time_zone", format!("'{}' is not a time zone", self.time_zone)));
+        }
+        if let Some(phone) = &self.phone {
+            check_phone("phone", phone)?;
+        }
+        check_labels("target_groups", &self.target_groups)?;
+        check_labels("destination_categories", &self.destination_categories)
+    }
+}
+
+/// A village (Ortsteil or Gemeinde) of a region.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Village {
+    pub region_id: String,
+    pub name: String,
+    /// The member municipality the village belongs to.
+    pub municipality: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl Resource for Village {
+    const KIND: &'static str = "villages";
+    const NOUN: &'static str = "village";
+    const CANCEL: Cancel = Cancel::Archive;
+    const SYNCED: bool = true;
+
+    fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
+        check_name("name", &self.name)?;
+        check_name("municipality", &self.municipality)?;
+        check_coordinates("lat", self.lat, "lon", self.lon)
+    }
+}
+
+/// A named meeting point in a village: where rides start and the IMBUS stands.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stop {
+    pub region_id: String,
+    pub village_id: String,
+    pub name: String,
+    pub lat: f64,
+    pub lon: f64,
+    /// Reachable without steps (wheelchair, walker).
+    #[serde(default = "yes")]
+    pub step_free: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Resource for Stop {
+    const KIND: &'static str = "stops";
+    const NOUN: &'static str = "stop";
+    const CANCEL: Cancel = Cancel::Archive;
+    const BOOL_COLUMNS: &'static [&'static str] = &["step_free"];
+    const REFS: &'static [(&'static str, &'static str)] = &[("village_id", "villages")];
+    const FILTERS: Filters = Filters { time: None, village: Some("village_id"), status: false };
+    const SYNCED: bool = true;
+
+    fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
+        check_name("name", &self.name)?;
+        check_coordinates("lat", self.lat, "lon", self.lon)
+    }
+}
+
+/// A doctor, health or social service people ride to.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    pub region_id: String,
+    pub name: String,
+    /// One of the region's destination categories.
+    pub category: String,
+    pub street: String,
+    pub postcode: String,
+    pub city: String,
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Weekly opening hours; appointments must fall inside them. Empty: not known.
+    #[serde(default)]
+    pub opening_hours: Vec<OpeningInterval>,
+    /// Entrance reachable without steps.
+    #[serde(default)]
+    pub step_free: bool,
+}
+
+impl Resource for Destination {
+    const KIND: &'static str = "destinations";
+    const NOUN: &'static str = "destination";
+    const CANCEL: Cancel = Cancel::Archive;
+    const BOOL_COLUMNS: &'static [&'static str] = &["step_free"];
+    const JSON_COLUMNS: &'static [&'static str] = &["opening_hours"];
+    const SYNCED: bool = true;
+
+    fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
+        check_name("name", &self.name)?;
+        check_name("street", &self.street)?;
+        check_name("city", &self.city)?;
+        if !(self.postcode.len() == 5 && self.postcode.chars().all(|c| c.is_ascii_digit())) {
+            return Err(StoreError::invalid("postcode", "a German postcode has five digits"));
+        }
+        check_coordinates("lat", self.lat, "lon", self.lon)?;
+        if let Some(phone) = &self.phone {
+            check_phone("phone", phone)?;
+        }
+        for (i, h) in self.opening_hours.iter().enumerate() {
+            if h.close <= h.open {
+                return Err(StoreError::invalid(
+                    format!("opening_hours[{i}].close"),
+                    "must be after the opening time",
+                ));
+            }
+        }
+        let categories: Option<String> =
+            column_of(ctx.tx, "regions", "destination_categories", &self.region_id)?;
+        let categories: Vec<String> =
+            categories.and_then(|c| serde_json::from_str(&c).ok()).unwrap_or_default();
+        if !categories.is_empty() && !categories.contains(&self.category) {
+            return Err(StoreError::invalid(
+                "category",
+                format!("'{}' is not one of the region's categories: {}", self.category, categories.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The derived village of a record placed at a stop.
+pub fn village_of_stop(ctx: &Ctx<'_>, field: &str, stop_id: &str) -> StoreResult<Sql> {
+    column_of::<String>(ctx.tx, "stops", "village_id", stop_id)?
+        .map(Sql::Text)
+        .ok_or_else(|| StoreError::invalid(field, format!("no stop with id {stop_id}")))
+}
