@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
@@ -208,7 +208,7 @@ pub fn local_to_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> Result<Inst
 }
 
 /// The time zone of a region, from the store.
-pub fn region_tz(tx: &Transaction<'_>, region_id: &str) -> StoreResult<Tz> {
+pub fn region_tz(tx: &Connection, region_id: &str) -> StoreResult<Tz> {
     let name: Option<String> = tx
         .query_row("SELECT time_zone FROM regions WHERE id = ?1", [region_id], |r| r.get(0))
         .optional()?;
@@ -301,7 +301,7 @@ pub fn check_span(
 
 /// A column of another record, read inside the transaction.
 pub fn column_of<T: rusqlite::types::FromSql>(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     table: &str,
     column: &str,
     id: &str,

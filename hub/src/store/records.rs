@@ -6,7 +6,7 @@
 //! a request either does all of it or nothing.
 
 use rusqlite::types::{Value as Sql, ValueRef};
-use rusqlite::{Connection, OptionalExtension, Transaction, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -81,8 +81,8 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync + 'static {
 pub struct Ctx<'a> {
     /// The record's id.
     pub id: &'a str,
-    /// The open write transaction: rules across records read through it.
-    pub tx: &'a Transaction<'a>,
+    /// The connection inside the open write transaction: rules across records read through it.
+    pub tx: &'a Connection,
     /// The stored record before an update; `None` on create.
     pub previous: Option<&'a Value>,
     /// Who acts.
@@ -138,10 +138,22 @@ pub fn create<R: Resource>(
     id: Option<Uuid>,
     input: &R,
 ) -> StoreResult<Created> {
+    let tx = conn.transaction()?;
+    let created = create_in(&tx, who, id, input)?;
+    tx.commit()?;
+    Ok(created)
+}
+
+/// [`create`] inside a transaction the caller holds (an import writes many records in one).
+pub fn create_in<R: Resource>(
+    tx: &Connection,
+    who: &Who,
+    id: Option<Uuid>,
+    input: &R,
+) -> StoreResult<Created> {
     let id = id.unwrap_or_else(Uuid::now_v7).to_string();
     let fields = to_object(input)?;
     let request_hash = hex::encode(Sha256::digest(Value::Object(fields.clone()).to_string()));
-    let tx = conn.transaction()?;
 
     let earlier: Option<(String, String)> = tx
         .query_row(
@@ -196,8 +208,7 @@ pub fn create<R: Resource>(
          VALUES (?1, ?2, ?3, ?4, ?5)",
         rusqlite::params![R::KIND, id, request_hash, record.to_string(), now_text()],
     )?;
-    after_write::<R>(&tx, who, Action::Create, &id, &record)?;
-    tx.commit()?;
+    after_write::<R>(tx, who, Action::Create, &id, &record)?;
     Ok(Created { record, replayed: false })
 }
 
@@ -506,7 +517,7 @@ fn region_text(record: &Value) -> Option<&str> {
 
 /// Every referenced record must exist, be live, and belong to the same region.
 fn check_refs<R: Resource>(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     fields: &Map<String, Value>,
     region: Option<&str>,
 ) -> StoreResult<()> {
@@ -597,7 +608,7 @@ fn constraint_to_conflict<R: Resource>(e: rusqlite::Error) -> StoreError {
 
 /// Audit every write; feed kiosk-visible changes to the change log.
 fn after_write<R: Resource>(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     who: &Who,
     action: Action,
     id: &str,

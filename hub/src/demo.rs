@@ -1,0 +1,1 @@
+//! The demo region Elm-Asse (being written).

@@ -1,0 +1,1 @@
+//! Region data import from CSV and GeoJSON (being written).
