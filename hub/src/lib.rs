@@ -3,7 +3,11 @@
 //! `store` owns the SQLite file, `domain` the records and their rules, `api` the HTTP surface,
 //! `server` TLS and the process lifecycle, `import` and `demo` the ways data comes in.
 
-pub mod domain;
-pub mod store;
+pub mod accounts;
+pub mod api;
+pub mod config;
 pub mod demo;
+pub mod domain;
 pub mod import;
+pub mod server;
+pub mod store;

@@ -36,7 +36,9 @@ impl FromStr for Instant {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let parsed = DateTime::parse_from_rfc3339(s).map_err(|e| {
-            format!("'{s}' is not an RFC 3339 instant with offset, e.g. 2026-11-23T08:30:00+01:00 ({e})")
+            format!(
+                "'{s}' is not an RFC 3339 instant with offset, e.g. 2026-11-23T08:30:00+01:00 ({e})"
+            )
         })?;
         let utc = parsed.with_timezone(&Utc);
         Ok(Instant(utc.with_nanosecond_zero()))
@@ -192,7 +194,9 @@ pub struct OpeningInterval {
 
 /// Whether a wall-clock moment lies in any interval (open inclusive, close exclusive).
 pub fn is_open(hours: &[OpeningInterval], weekday: Weekday, time: NaiveTime) -> bool {
-    hours.iter().any(|h| h.weekday == weekday && h.open.0 <= time && time < h.close.0)
+    hours
+        .iter()
+        .any(|h| h.weekday == weekday && h.open.0 <= time && time < h.close.0)
 }
 
 /// Converts a wall-clock date and time in `tz` to an instant. A time skipped by the change to
@@ -201,16 +205,20 @@ pub fn local_to_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> Result<Inst
     match tz.from_local_datetime(&date.and_time(time)) {
         chrono::LocalResult::Single(t) => Ok(Instant(t.with_timezone(&Utc))),
         chrono::LocalResult::Ambiguous(first, _) => Ok(Instant(first.with_timezone(&Utc))),
-        chrono::LocalResult::None => {
-            Err(format!("{date} {time} does not exist in {tz} (clocks go forward)"))
-        }
+        chrono::LocalResult::None => Err(format!(
+            "{date} {time} does not exist in {tz} (clocks go forward)"
+        )),
     }
 }
 
 /// The time zone of a region, from the store.
 pub fn region_tz(tx: &Connection, region_id: &str) -> StoreResult<Tz> {
     let name: Option<String> = tx
-        .query_row("SELECT time_zone FROM regions WHERE id = ?1", [region_id], |r| r.get(0))
+        .query_row(
+            "SELECT time_zone FROM regions WHERE id = ?1",
+            [region_id],
+            |r| r.get(0),
+        )
         .optional()?;
     let name = name.ok_or_else(|| StoreError::invalid("region_id", "no such region"))?;
     name.parse()
@@ -223,7 +231,10 @@ pub fn check_name(field: &str, value: &str) -> StoreResult<()> {
         return Err(StoreError::invalid(field, "must not be empty"));
     }
     if value.trim() != value {
-        return Err(StoreError::invalid(field, "must not start or end with spaces"));
+        return Err(StoreError::invalid(
+            field,
+            "must not start or end with spaces",
+        ));
     }
     Ok(())
 }
@@ -231,20 +242,31 @@ pub fn check_name(field: &str, value: &str) -> StoreResult<()> {
 /// Latitude and longitude in degrees, finite and in range.
 pub fn check_coordinates(lat_field: &str, lat: f64, lon_field: &str, lon: f64) -> StoreResult<()> {
     if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(StoreError::invalid(lat_field, "latitude must lie between -90 and 90"));
+        return Err(StoreError::invalid(
+            lat_field,
+            "latitude must lie between -90 and 90",
+        ));
     }
     if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(StoreError::invalid(lon_field, "longitude must lie between -180 and 180"));
+        return Err(StoreError::invalid(
+            lon_field,
+            "longitude must lie between -180 and 180",
+        ));
     }
     Ok(())
 }
 
 /// A phone number as people write it: digits, spaces, `+ - / ( )`, 5 to 20 digits.
 pub fn check_phone(field: &str, value: &str) -> StoreResult<()> {
-    let allowed = value.chars().all(|c| c.is_ascii_digit() || " +-/()".contains(c));
+    let allowed = value
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-/()".contains(c));
     let digits = value.chars().filter(char::is_ascii_digit).count();
     if !allowed || !(5..=20).contains(&digits) {
-        return Err(StoreError::invalid(field, format!("'{value}' is not a phone number")));
+        return Err(StoreError::invalid(
+            field,
+            format!("'{value}' is not a phone number"),
+        ));
     }
     Ok(())
 }
@@ -253,11 +275,21 @@ pub fn check_phone(field: &str, value: &str) -> StoreResult<()> {
 pub fn check_email(field: &str, value: &str) -> StoreResult<()> {
     let ok = match value.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !value.contains(' ')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !value.contains(' ')
         }
         None => false,
     };
-    if ok { Ok(()) } else { Err(StoreError::invalid(field, format!("'{value}' is not an e-mail address"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            field,
+            format!("'{value}' is not an e-mail address"),
+        ))
+    }
 }
 
 /// A language the resident-facing surfaces speak.
@@ -294,7 +326,10 @@ pub fn check_span(
         return Err(StoreError::invalid(end_field, "must be after the start"));
     }
     if end.0 - start.0 > chrono::Duration::hours(max_hours) {
-        return Err(StoreError::invalid(end_field, format!("more than {max_hours} hours after the start")));
+        return Err(StoreError::invalid(
+            end_field,
+            format!("more than {max_hours} hours after the start"),
+        ));
     }
     Ok(())
 }
@@ -329,9 +364,15 @@ mod tests {
         let skipped = NaiveTime::from_hms_opt(2, 30, 0).unwrap();
         assert!(local_to_instant(tz, day, skipped).is_err());
         let morning = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
-        assert_eq!(local_to_instant(tz, day, morning).unwrap().text(), "2027-03-28T07:00:00Z");
+        assert_eq!(
+            local_to_instant(tz, day, morning).unwrap().text(),
+            "2027-03-28T07:00:00Z"
+        );
         let winter = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        assert_eq!(local_to_instant(tz, winter, morning).unwrap().text(), "2026-11-23T08:00:00Z");
+        assert_eq!(
+            local_to_instant(tz, winter, morning).unwrap().text(),
+            "2026-11-23T08:00:00Z"
+        );
     }
 
     #[test]

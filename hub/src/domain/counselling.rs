@@ -4,7 +4,9 @@ use rusqlite::types::Value as Sql;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::common::{Instant, LocalDate, LocalTime, Weekday, check_bookable, check_name, check_span, column_of};
+use super::common::{
+    Instant, LocalDate, LocalTime, Weekday, check_bookable, check_name, check_span, column_of,
+};
 use crate::store::records::{Cancel, Ctx, Filters, Resource};
 use crate::store::{StoreError, StoreResult};
 
@@ -38,9 +40,17 @@ fn visit_planned() -> VisitStatus {
 impl Resource for ImbusVisit {
     const KIND: &'static str = "imbus_visits";
     const NOUN: &'static str = "IMBUS visit";
-    const CANCEL: Cancel = Cancel::Status { value: "cancelled", reason_column: Some("cancel_reason") };
-    const REFS: &'static [(&'static str, &'static str)] = &[("village_id", "villages"), ("stop_id", "stops")];
-    const FILTERS: Filters = Filters { time: Some("starts_at"), village: Some("village_id"), status: true };
+    const CANCEL: Cancel = Cancel::Status {
+        value: "cancelled",
+        reason_column: Some("cancel_reason"),
+    };
+    const REFS: &'static [(&'static str, &'static str)] =
+        &[("village_id", "villages"), ("stop_id", "stops")];
+    const FILTERS: Filters = Filters {
+        time: Some("starts_at"),
+        village: Some("village_id"),
+        status: true,
+    };
     const SYNCED: bool = true;
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
@@ -48,10 +58,16 @@ impl Resource for ImbusVisit {
         check_name("counsellor", &self.counsellor)?;
         let stop_village: Option<String> = column_of(ctx.tx, "stops", "village_id", &self.stop_id)?;
         if stop_village.as_deref() != Some(self.village_id.as_str()) {
-            return Err(StoreError::invalid("stop_id", "the stop is not in the visited village"));
+            return Err(StoreError::invalid(
+                "stop_id",
+                "the stop is not in the visited village",
+            ));
         }
         if self.status == VisitStatus::Cancelled {
-            return Err(StoreError::invalid("status", "cancel a visit with its cancel operation, giving the reason"));
+            return Err(StoreError::invalid(
+                "status",
+                "cancel a visit with its cancel operation, giving the reason",
+            ));
         }
         Ok(())
     }
@@ -84,8 +100,14 @@ impl Resource for ConsultationHours {
             return Err(StoreError::invalid("end_time", "must be after start_time"));
         }
         check_name("health_worker", &self.health_worker)?;
-        if self.valid_until.is_some_and(|until| until < self.valid_from) {
-            return Err(StoreError::invalid("valid_until", "must not be before valid_from"));
+        if self
+            .valid_until
+            .is_some_and(|until| until < self.valid_from)
+        {
+            return Err(StoreError::invalid(
+                "valid_until",
+                "must not be before valid_from",
+            ));
         }
         Ok(())
     }
@@ -124,16 +146,24 @@ fn slot_open() -> SlotStatus {
 impl Resource for Slot {
     const KIND: &'static str = "slots";
     const NOUN: &'static str = "slot";
-    const CANCEL: Cancel = Cancel::Status { value: "cancelled", reason_column: None };
+    const CANCEL: Cancel = Cancel::Status {
+        value: "cancelled",
+        reason_column: None,
+    };
     const REFS: &'static [(&'static str, &'static str)] = &[
         ("visit_id", "imbus_visits"),
         ("consultation_hours_id", "consultation_hours"),
         ("reserved_for_device_id", "devices"),
     ];
-    const FILTERS: Filters = Filters { time: Some("starts_at"), village: Some("village_id"), status: true };
+    const FILTERS: Filters = Filters {
+        time: Some("starts_at"),
+        village: Some("village_id"),
+        status: true,
+    };
     const SYNCED: bool = true;
     const IMMUTABLE: &'static [&'static str] = &["visit_id", "consultation_hours_id"];
-    const DERIVED: &'static [(&'static str, &'static str)] = &[("village_id", "where the slot takes place")];
+    const DERIVED: &'static [(&'static str, &'static str)] =
+        &[("village_id", "where the slot takes place")];
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
         check_span("ends_at", self.starts_at, self.ends_at, 4)?;
@@ -143,7 +173,10 @@ impl Resource for Slot {
                 let ends: Option<String> = column_of(ctx.tx, "imbus_visits", "ends_at", visit)?;
                 if let (Some(starts), Some(ends)) = (starts, ends) {
                     if self.starts_at.text() < starts || self.ends_at.text() > ends {
-                        return Err(StoreError::invalid("starts_at", "the slot lies outside the visit"));
+                        return Err(StoreError::invalid(
+                            "starts_at",
+                            "the slot lies outside the visit",
+                        ));
                     }
                 }
             }
@@ -156,7 +189,8 @@ impl Resource for Slot {
             }
         }
         if let Some(device) = &self.reserved_for_device_id {
-            let device_village: Option<String> = column_of(ctx.tx, "devices", "village_id", device)?;
+            let device_village: Option<String> =
+                column_of(ctx.tx, "devices", "village_id", device)?;
             let slot_village = self.village(ctx)?;
             if device_village.as_deref() != Some(slot_village.as_str()) {
                 return Err(StoreError::invalid(
@@ -178,7 +212,8 @@ impl Slot {
         let village: Option<String> = match (&self.visit_id, &self.consultation_hours_id) {
             (Some(visit), _) => column_of(ctx.tx, "imbus_visits", "village_id", visit)?,
             (None, Some(hours)) => {
-                let device: Option<String> = column_of(ctx.tx, "consultation_hours", "device_id", hours)?;
+                let device: Option<String> =
+                    column_of(ctx.tx, "consultation_hours", "device_id", hours)?;
                 match device {
                     Some(device) => column_of(ctx.tx, "devices", "village_id", &device)?,
                     None => None,
@@ -186,7 +221,8 @@ impl Slot {
             }
             (None, None) => None,
         };
-        village.ok_or_else(|| StoreError::invalid("visit_id", "the slot's visit or hours are unknown"))
+        village
+            .ok_or_else(|| StoreError::invalid("visit_id", "the slot's visit or hours are unknown"))
     }
 }
 
@@ -249,9 +285,17 @@ fn booked() -> AppointmentStatus {
 impl Resource for Appointment {
     const KIND: &'static str = "appointments";
     const NOUN: &'static str = "appointment";
-    const CANCEL: Cancel = Cancel::Status { value: "cancelled", reason_column: None };
-    const REFS: &'static [(&'static str, &'static str)] = &[("slot_id", "slots"), ("resident_id", "residents")];
-    const FILTERS: Filters = Filters { time: Some("starts_at"), village: Some("village_id"), status: true };
+    const CANCEL: Cancel = Cancel::Status {
+        value: "cancelled",
+        reason_column: None,
+    };
+    const REFS: &'static [(&'static str, &'static str)] =
+        &[("slot_id", "slots"), ("resident_id", "residents")];
+    const FILTERS: Filters = Filters {
+        time: Some("starts_at"),
+        village: Some("village_id"),
+        status: true,
+    };
     const PERSONAL: bool = true;
     const IMMUTABLE: &'static [&'static str] = &["slot_id", "resident_id"];
     const DERIVED: &'static [(&'static str, &'static str)] = &[
@@ -264,7 +308,10 @@ impl Resource for Appointment {
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
         if ctx.previous.is_none() {
             if self.status != AppointmentStatus::Booked {
-                return Err(StoreError::invalid("status", "a new appointment starts as booked"));
+                return Err(StoreError::invalid(
+                    "status",
+                    "a new appointment starts as booked",
+                ));
             }
             let starts: Option<String> = column_of(ctx.tx, "slots", "starts_at", &self.slot_id)?;
             if let Some(starts) = starts {
@@ -273,15 +320,22 @@ impl Resource for Appointment {
             }
         }
         if self.status == AppointmentStatus::Cancelled {
-            return Err(StoreError::invalid("status", "cancel an appointment with its cancel operation"));
+            return Err(StoreError::invalid(
+                "status",
+                "cancel an appointment with its cancel operation",
+            ));
         }
         if let Some(referral) = &self.referral {
             let categories: Option<String> =
                 column_of(ctx.tx, "regions", "destination_categories", &self.region_id)?;
-            let categories: Vec<String> =
-                categories.and_then(|c| serde_json::from_str(&c).ok()).unwrap_or_default();
+            let categories: Vec<String> = categories
+                .and_then(|c| serde_json::from_str(&c).ok())
+                .unwrap_or_default();
             if !categories.contains(referral) {
-                return Err(StoreError::invalid("referral", "must be one of the region's destination categories"));
+                return Err(StoreError::invalid(
+                    "referral",
+                    "must be one of the region's destination categories",
+                ));
             }
         }
         Ok(())
@@ -293,10 +347,17 @@ impl Resource for Appointment {
         let (Some(village), Some(starts)) = (village, starts) else {
             return Err(StoreError::invalid("slot_id", "no such slot"));
         };
-        let mut derived = vec![("village_id", Sql::Text(village)), ("starts_at", Sql::Text(starts))];
+        let mut derived = vec![
+            ("village_id", Sql::Text(village)),
+            ("starts_at", Sql::Text(starts)),
+        ];
         if ctx.previous.is_none() {
-            let id = uuid::Uuid::parse_str(ctx.id).map_err(|e| StoreError::Internal(e.to_string()))?;
-            derived.push(("booking_code", Sql::Text(protocol::BookingCode::from_uuid(id).to_string())));
+            let id =
+                uuid::Uuid::parse_str(ctx.id).map_err(|e| StoreError::Internal(e.to_string()))?;
+            derived.push((
+                "booking_code",
+                Sql::Text(protocol::BookingCode::from_uuid(id).to_string()),
+            ));
             derived.push(("booked_by", Sql::Text(ctx.who.actor.clone())));
         }
         Ok(derived)

@@ -26,15 +26,25 @@ pub struct Device {
 impl Resource for Device {
     const KIND: &'static str = "devices";
     const NOUN: &'static str = "device";
-    const CANCEL: Cancel = Cancel::Status { value: "revoked", reason_column: None };
+    const CANCEL: Cancel = Cancel::Status {
+        value: "revoked",
+        reason_column: None,
+    };
     const JSON_COLUMNS: &'static [&'static str] = &["settings"];
     const REFS: &'static [(&'static str, &'static str)] = &[("stop_id", "stops")];
-    const FILTERS: Filters = Filters { time: None, village: Some("village_id"), status: true };
+    const FILTERS: Filters = Filters {
+        time: None,
+        village: Some("village_id"),
+        status: true,
+    };
     const SYNCED: bool = true;
     const DERIVED: &'static [(&'static str, &'static str)] = &[
         ("village_id", "the village of the kiosk's stop"),
         ("status", "pending until enrolled, then active, or revoked"),
-        ("cert_fingerprint", "SHA-256 of the kiosk's client certificate"),
+        (
+            "cert_fingerprint",
+            "SHA-256 of the kiosk's client certificate",
+        ),
         ("last_seen_at", "last heartbeat"),
         ("software_version", "reported by the kiosk"),
     ];
@@ -44,6 +54,9 @@ impl Resource for Device {
     }
 
     fn derive(&self, ctx: &Ctx<'_>) -> StoreResult<Vec<(&'static str, Sql)>> {
-        Ok(vec![("village_id", village_of_stop(ctx, "stop_id", &self.stop_id)?)])
+        Ok(vec![(
+            "village_id",
+            village_of_stop(ctx, "stop_id", &self.stop_id)?,
+        )])
     }
 }

@@ -33,7 +33,10 @@ impl Resource for Vehicle {
             return Err(StoreError::invalid("seats", "must be between 1 and 60"));
         }
         if self.wheelchair_places > 10 {
-            return Err(StoreError::invalid("wheelchair_places", "must be between 0 and 10"));
+            return Err(StoreError::invalid(
+                "wheelchair_places",
+                "must be between 0 and 10",
+            ));
         }
         check_name("depot_name", &self.depot_name)?;
         check_coordinates("depot_lat", self.depot_lat, "depot_lon", self.depot_lon)
@@ -60,9 +63,16 @@ pub struct Shift {
 impl Resource for Shift {
     const KIND: &'static str = "shifts";
     const NOUN: &'static str = "shift";
-    const CANCEL: Cancel = Cancel::Status { value: "cancelled", reason_column: Some("cancel_reason") };
+    const CANCEL: Cancel = Cancel::Status {
+        value: "cancelled",
+        reason_column: Some("cancel_reason"),
+    };
     const REFS: &'static [(&'static str, &'static str)] = &[("vehicle_id", "vehicles")];
-    const FILTERS: Filters = Filters { time: Some("starts_at"), village: None, status: true };
+    const FILTERS: Filters = Filters {
+        time: Some("starts_at"),
+        village: None,
+        status: true,
+    };
 
     fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
         check_span("ends_at", self.starts_at, self.ends_at, 14)?;
@@ -70,12 +80,20 @@ impl Resource for Shift {
             return Err(StoreError::invalid("break_minutes", "must be at most 180"));
         }
         match self.break_after {
-            Some(at) if at < self.starts_at || at.0 + chrono::Duration::minutes(self.break_minutes.into()) > self.ends_at.0 => {
-                Err(StoreError::invalid("break_after", "the break must lie within the shift"))
+            Some(at)
+                if at < self.starts_at
+                    || at.0 + chrono::Duration::minutes(self.break_minutes.into())
+                        > self.ends_at.0 =>
+            {
+                Err(StoreError::invalid(
+                    "break_after",
+                    "the break must lie within the shift",
+                ))
             }
-            None if self.break_minutes > 0 => {
-                Err(StoreError::invalid("break_after", "a break needs its earliest start"))
-            }
+            None if self.break_minutes > 0 => Err(StoreError::invalid(
+                "break_after",
+                "a break needs its earliest start",
+            )),
             _ => Ok(()),
         }
     }

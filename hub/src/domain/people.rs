@@ -48,9 +48,14 @@ impl Resource for Resident {
     const KIND: &'static str = "residents";
     const NOUN: &'static str = "resident";
     const CANCEL: Cancel = Cancel::Archive;
-    const BOOL_COLUMNS: &'static [&'static str] = &["uses_walker", "uses_wheelchair", "needs_companion"];
+    const BOOL_COLUMNS: &'static [&'static str] =
+        &["uses_walker", "uses_wheelchair", "needs_companion"];
     const REFS: &'static [(&'static str, &'static str)] = &[("village_id", "villages")];
-    const FILTERS: Filters = Filters { time: None, village: Some("village_id"), status: false };
+    const FILTERS: Filters = Filters {
+        time: None,
+        village: Some("village_id"),
+        status: false,
+    };
     const PERSONAL: bool = true;
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
@@ -89,7 +94,11 @@ impl Resource for Caregiver {
     const NOUN: &'static str = "caregiver";
     const CANCEL: Cancel = Cancel::Archive;
     const REFS: &'static [(&'static str, &'static str)] = &[("village_id", "villages")];
-    const FILTERS: Filters = Filters { time: None, village: Some("village_id"), status: false };
+    const FILTERS: Filters = Filters {
+        time: None,
+        village: Some("village_id"),
+        status: false,
+    };
     const PERSONAL: bool = true;
 
     fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
@@ -101,7 +110,10 @@ impl Resource for Caregiver {
             check_email("email", email)?;
         }
         if self.phone.is_none() && self.email.is_none() {
-            return Err(StoreError::invalid("phone", "a caregiver needs a phone number or an e-mail address"));
+            return Err(StoreError::invalid(
+                "phone",
+                "a caregiver needs a phone number or an e-mail address",
+            ));
         }
         Ok(())
     }
@@ -171,26 +183,44 @@ impl Resource for Account {
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
         let ok = (3..=40).contains(&self.username.len())
-            && self.username.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+            && self
+                .username
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
         if !ok {
-            return Err(StoreError::invalid("username", "3 to 40 characters of a-z, 0-9, . _ -"));
+            return Err(StoreError::invalid(
+                "username",
+                "3 to 40 characters of a-z, 0-9, . _ -",
+            ));
         }
         check_name("display_name", &self.display_name)?;
         if self.role != Role::Admin && self.region_id.is_none() {
-            return Err(StoreError::invalid("region_id", "only administrators work across regions"));
+            return Err(StoreError::invalid(
+                "region_id",
+                "only administrators work across regions",
+            ));
         }
         match (&self.role, &self.caregiver_id) {
             (Role::Caregiver, None) => {
-                return Err(StoreError::invalid("caregiver_id", "a caregiver account names its caregiver"));
+                return Err(StoreError::invalid(
+                    "caregiver_id",
+                    "a caregiver account names its caregiver",
+                ));
             }
             (Role::Caregiver, Some(id)) => {
                 let theirs: Option<String> = column_of(ctx.tx, "caregivers", "region_id", id)?;
                 if theirs.as_deref() != self.region_id.as_deref() {
-                    return Err(StoreError::invalid("caregiver_id", "belongs to another region"));
+                    return Err(StoreError::invalid(
+                        "caregiver_id",
+                        "belongs to another region",
+                    ));
                 }
             }
             (_, Some(_)) => {
-                return Err(StoreError::invalid("caregiver_id", "only caregiver accounts name a caregiver"));
+                return Err(StoreError::invalid(
+                    "caregiver_id",
+                    "only caregiver accounts name a caregiver",
+                ));
             }
             (_, None) => {}
         }

@@ -40,7 +40,9 @@ fn check_labels(field: &str, labels: &[String]) -> StoreResult<()> {
     for (i, label) in labels.iter().enumerate() {
         let ok = !label.is_empty()
             && label.len() <= 40
-            && label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && label
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !ok {
             return Err(StoreError::invalid(
                 format!("{field}[{i}]"),
@@ -48,7 +50,10 @@ fn check_labels(field: &str, labels: &[String]) -> StoreResult<()> {
             ));
         }
         if labels[..i].contains(label) {
-            return Err(StoreError::invalid(format!("{field}[{i}]"), "appears twice"));
+            return Err(StoreError::invalid(
+                format!("{field}[{i}]"),
+                "appears twice",
+            ));
         }
     }
     Ok(())
@@ -58,13 +63,17 @@ impl Resource for Region {
     const KIND: &'static str = "regions";
     const NOUN: &'static str = "region";
     const CANCEL: Cancel = Cancel::Archive;
-    const JSON_COLUMNS: &'static [&'static str] = &["settings", "target_groups", "destination_categories"];
+    const JSON_COLUMNS: &'static [&'static str] =
+        &["settings", "target_groups", "destination_categories"];
     const SYNCED: bool = true;
 
     fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
         check_name("name", &self.name)?;
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
-            return Err(StoreError::invalid("time_zone", format!("'{}' is not a time zone", self.time_zone)));
+            return Err(StoreError::invalid(
+                "time_zone",
+                format!("'{}' is not a time zone", self.time_zone),
+            ));
         }
         if let Some(phone) = &self.phone {
             check_phone("phone", phone)?;
@@ -123,7 +132,11 @@ impl Resource for Stop {
     const CANCEL: Cancel = Cancel::Archive;
     const BOOL_COLUMNS: &'static [&'static str] = &["step_free"];
     const REFS: &'static [(&'static str, &'static str)] = &[("village_id", "villages")];
-    const FILTERS: Filters = Filters { time: None, village: Some("village_id"), status: false };
+    const FILTERS: Filters = Filters {
+        time: None,
+        village: Some("village_id"),
+        status: false,
+    };
     const SYNCED: bool = true;
 
     fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
@@ -168,7 +181,10 @@ impl Resource for Destination {
         check_name("street", &self.street)?;
         check_name("city", &self.city)?;
         if !(self.postcode.len() == 5 && self.postcode.chars().all(|c| c.is_ascii_digit())) {
-            return Err(StoreError::invalid("postcode", "a German postcode has five digits"));
+            return Err(StoreError::invalid(
+                "postcode",
+                "a German postcode has five digits",
+            ));
         }
         check_coordinates("lat", self.lat, "lon", self.lon)?;
         if let Some(phone) = &self.phone {
@@ -184,12 +200,17 @@ impl Resource for Destination {
         }
         let categories: Option<String> =
             column_of(ctx.tx, "regions", "destination_categories", &self.region_id)?;
-        let categories: Vec<String> =
-            categories.and_then(|c| serde_json::from_str(&c).ok()).unwrap_or_default();
+        let categories: Vec<String> = categories
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default();
         if !categories.is_empty() && !categories.contains(&self.category) {
             return Err(StoreError::invalid(
                 "category",
-                format!("'{}' is not one of the region's categories: {}", self.category, categories.join(", ")),
+                format!(
+                    "'{}' is not one of the region's categories: {}",
+                    self.category,
+                    categories.join(", ")
+                ),
             ));
         }
         Ok(())

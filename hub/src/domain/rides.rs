@@ -91,7 +91,10 @@ impl RideRequest {
 impl Resource for RideRequest {
     const KIND: &'static str = "ride_requests";
     const NOUN: &'static str = "ride request";
-    const CANCEL: Cancel = Cancel::Status { value: "cancelled", reason_column: Some("status_reason") };
+    const CANCEL: Cancel = Cancel::Status {
+        value: "cancelled",
+        reason_column: Some("status_reason"),
+    };
     const BOOL_COLUMNS: &'static [&'static str] = &["from_home", "to_home", "wheelchair", "walker"];
     const REFS: &'static [(&'static str, &'static str)] = &[
         ("resident_id", "residents"),
@@ -115,11 +118,19 @@ impl Resource for RideRequest {
         ("pickup_window_start", "start of the promised pickup window"),
         ("pickup_window_end", "end of the promised pickup window"),
         ("shift_id", "the shift that serves the ride"),
-        ("status_reason", "why the ride was cancelled, turned down or missed"),
+        (
+            "status_reason",
+            "why the ride was cancelled, turned down or missed",
+        ),
     ];
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
-        if Self::end_count(self.from_home, &self.from_stop_id, &self.from_destination_id) != 1 {
+        if Self::end_count(
+            self.from_home,
+            &self.from_stop_id,
+            &self.from_destination_id,
+        ) != 1
+        {
             return Err(StoreError::invalid(
                 "from_stop_id",
                 "give exactly one of from_stop_id, from_destination_id, from_home",
@@ -133,28 +144,45 @@ impl Resource for RideRequest {
         }
         let same_place = (self.from_home && self.to_home)
             || (self.from_stop_id.is_some() && self.from_stop_id == self.to_stop_id)
-            || (self.from_destination_id.is_some() && self.from_destination_id == self.to_destination_id);
+            || (self.from_destination_id.is_some()
+                && self.from_destination_id == self.to_destination_id);
         if same_place {
-            return Err(StoreError::invalid("to_stop_id", "the ride must go somewhere else"));
+            return Err(StoreError::invalid(
+                "to_stop_id",
+                "the ride must go somewhere else",
+            ));
         }
         if ctx.previous.is_none() && self.status != RideStatus::Requested {
-            return Err(StoreError::invalid("status", "a new ride request starts as requested"));
+            return Err(StoreError::invalid(
+                "status",
+                "a new ride request starts as requested",
+            ));
         }
         if !(1..=8).contains(&self.passengers) {
             return Err(StoreError::invalid("passengers", "must be between 1 and 8"));
         }
         match (self.pickup_at, self.appointment_at) {
             (None, None) => {
-                return Err(StoreError::invalid("appointment_at", "give an appointment time or a pickup time"));
+                return Err(StoreError::invalid(
+                    "appointment_at",
+                    "give an appointment time or a pickup time",
+                ));
             }
             (Some(pickup), Some(appointment)) if appointment <= pickup => {
-                return Err(StoreError::invalid("appointment_at", "the appointment must come after the pickup"));
+                return Err(StoreError::invalid(
+                    "appointment_at",
+                    "the appointment must come after the pickup",
+                ));
             }
             _ => {}
         }
-        for (field, at) in [("pickup_at", self.pickup_at), ("appointment_at", self.appointment_at)] {
+        for (field, at) in [
+            ("pickup_at", self.pickup_at),
+            ("appointment_at", self.appointment_at),
+        ] {
             if let Some(at) = at {
-                let value = serde_json::to_value(at).map_err(|e| StoreError::Internal(e.to_string()))?;
+                let value =
+                    serde_json::to_value(at).map_err(|e| StoreError::Internal(e.to_string()))?;
                 if ctx.changed(field, &value) {
                     check_bookable(field, at, ctx.now)?;
                 }
@@ -165,17 +193,28 @@ impl Resource for RideRequest {
         }
         if let Some(outbound) = &self.return_of {
             if outbound == ctx.id {
-                return Err(StoreError::invalid("return_of", "a ride cannot be its own return"));
+                return Err(StoreError::invalid(
+                    "return_of",
+                    "a ride cannot be its own return",
+                ));
             }
-            let resident: Option<String> = column_of(ctx.tx, "ride_requests", "resident_id", outbound)?;
+            let resident: Option<String> =
+                column_of(ctx.tx, "ride_requests", "resident_id", outbound)?;
             if resident.as_deref() != Some(self.resident_id.as_str()) {
-                return Err(StoreError::invalid("return_of", "the outbound ride is another resident's"));
+                return Err(StoreError::invalid(
+                    "return_of",
+                    "the outbound ride is another resident's",
+                ));
             }
-            let arrive: Option<String> = column_of(ctx.tx, "ride_requests", "appointment_at", outbound)?;
+            let arrive: Option<String> =
+                column_of(ctx.tx, "ride_requests", "appointment_at", outbound)?;
             let back = self.pickup_at.or(self.appointment_at).map(|i| i.text());
             if let (Some(arrive), Some(back)) = (arrive, back) {
                 if back <= arrive {
-                    return Err(StoreError::invalid("pickup_at", "the return must start after the outbound appointment"));
+                    return Err(StoreError::invalid(
+                        "pickup_at",
+                        "the return must start after the outbound appointment",
+                    ));
                 }
             }
         }
@@ -197,12 +236,18 @@ impl Resource for RideRequest {
     }
 
     fn derive(&self, ctx: &Ctx<'_>) -> StoreResult<Vec<(&'static str, Sql)>> {
-        let village: Option<String> = column_of(ctx.tx, "residents", "village_id", &self.resident_id)?;
-        let village = village.ok_or_else(|| StoreError::invalid("resident_id", "no such resident"))?;
+        let village: Option<String> =
+            column_of(ctx.tx, "residents", "village_id", &self.resident_id)?;
+        let village =
+            village.ok_or_else(|| StoreError::invalid("resident_id", "no such resident"))?;
         let mut derived = vec![("village_id", Sql::Text(village))];
         if ctx.previous.is_none() {
-            let id = uuid::Uuid::parse_str(ctx.id).map_err(|e| StoreError::Internal(e.to_string()))?;
-            derived.push(("booking_code", Sql::Text(protocol::BookingCode::from_uuid(id).to_string())));
+            let id =
+                uuid::Uuid::parse_str(ctx.id).map_err(|e| StoreError::Internal(e.to_string()))?;
+            derived.push((
+                "booking_code",
+                Sql::Text(protocol::BookingCode::from_uuid(id).to_string()),
+            ));
             derived.push(("booked_by", Sql::Text(ctx.who.actor.clone())));
         }
         Ok(derived)
@@ -227,7 +272,10 @@ fn check_opening_hours(ctx: &Ctx<'_>, appointment: Instant, destination: &str) -
     if !is_open(&hours, Weekday::of(local.date_naive()), time) {
         return Err(StoreError::invalid(
             "appointment_at",
-            format!("{} is outside the destination's opening hours", local.format("%a %d.%m.%Y %H:%M")),
+            format!(
+                "{} is outside the destination's opening hours",
+                local.format("%a %d.%m.%Y %H:%M")
+            ),
         ));
     }
     Ok(())
@@ -273,10 +321,17 @@ fn planned() -> RouteStopStatus {
 impl Resource for RouteStop {
     const KIND: &'static str = "route_stops";
     const NOUN: &'static str = "route stop";
-    const CANCEL: Cancel = Cancel::Status { value: "cancelled", reason_column: None };
+    const CANCEL: Cancel = Cancel::Status {
+        value: "cancelled",
+        reason_column: None,
+    };
     const REFS: &'static [(&'static str, &'static str)] =
         &[("shift_id", "shifts"), ("ride_request_id", "ride_requests")];
-    const FILTERS: Filters = Filters { time: Some("planned_at"), village: None, status: true };
+    const FILTERS: Filters = Filters {
+        time: Some("planned_at"),
+        village: None,
+        status: true,
+    };
     const PERSONAL: bool = true;
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {

@@ -23,7 +23,10 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        StoreError::Invalid { field: field.into(), reason: reason.into() }
+        StoreError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 

@@ -17,7 +17,10 @@ pub struct Who {
 impl Who {
     /// The command line acting as `what` (e.g. `cli:import`).
     pub fn cli(what: &str) -> Who {
-        Who { actor: format!("cli:{what}"), request_id: None }
+        Who {
+            actor: format!("cli:{what}"),
+            request_id: None,
+        }
     }
 }
 
@@ -57,7 +60,15 @@ pub fn audit(
     conn.execute(
         "INSERT INTO audit_log (at, actor, action, kind, entity_id, region_id, request_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![now_text(), who.actor, action.as_str(), kind, entity_id, region_id, who.request_id],
+        params![
+            now_text(),
+            who.actor,
+            action.as_str(),
+            kind,
+            entity_id,
+            region_id,
+            who.request_id
+        ],
     )?;
     Ok(())
 }

@@ -10,8 +10,10 @@ use sha2::{Digest, Sha256};
 use super::error::{StoreError, StoreResult};
 
 /// Every hub migration, oldest first. The name is the file stem in `migrations/hub/`.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_domain", include_str!("../../../migrations/hub/0001_domain.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_domain",
+    include_str!("../../../migrations/hub/0001_domain.sql"),
+)];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
 /// Returns the names of those applied now.
@@ -24,7 +26,11 @@ pub fn migrate(conn: &mut Connection) -> StoreResult<Vec<&'static str>> {
     for (name, sql) in MIGRATIONS {
         let digest = hex::encode(Sha256::digest(sql.as_bytes()));
         let known: Option<String> = conn
-            .query_row("SELECT sha256 FROM schema_migrations WHERE name = ?1", [name], |r| r.get(0))
+            .query_row(
+                "SELECT sha256 FROM schema_migrations WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
             .optional()?;
         match known {
             Some(stored) if stored == digest => continue,
@@ -70,9 +76,16 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
         assert_eq!(migrate(&mut conn).unwrap().len(), MIGRATIONS.len());
-        assert!(migrate(&mut conn).unwrap().is_empty(), "second run applies nothing");
+        assert!(
+            migrate(&mut conn).unwrap().is_empty(),
+            "second run applies nothing"
+        );
         let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert!(tables >= 20, "only {tables} tables");
         let problems: Vec<String> = conn
@@ -89,8 +102,11 @@ mod tests {
     fn an_edited_migration_is_refused() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
-        conn.execute("UPDATE schema_migrations SET sha256 = 'edited' WHERE name = '0001_domain'", [])
-            .unwrap();
+        conn.execute(
+            "UPDATE schema_migrations SET sha256 = 'edited' WHERE name = '0001_domain'",
+            [],
+        )
+        .unwrap();
         let err = migrate(&mut conn).unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
     }

@@ -23,7 +23,10 @@ pub enum Cancel {
     /// Sets `archived_at`; archived records are left out of lists unless asked for.
     Archive,
     /// Sets the `status` column to `value` and, where the table has one, the reason column.
-    Status { value: &'static str, reason_column: Option<&'static str> },
+    Status {
+        value: &'static str,
+        reason_column: Option<&'static str>,
+    },
 }
 
 /// Which list filters a resource supports, as SQL expressions over its columns.
@@ -38,7 +41,11 @@ pub struct Filters {
 }
 
 impl Filters {
-    pub const NONE: Filters = Filters { time: None, village: None, status: false };
+    pub const NONE: Filters = Filters {
+        time: None,
+        village: None,
+        status: false,
+    };
 }
 
 /// A kind of record the API serves. Implemented by each domain input struct.
@@ -171,21 +178,37 @@ pub fn create_in<R: Resource>(
         }
         let record = serde_json::from_str(&response)
             .map_err(|e| StoreError::Internal(format!("stored answer unreadable: {e}")))?;
-        return Ok(Created { record, replayed: true });
+        return Ok(Created {
+            record,
+            replayed: true,
+        });
     }
     if exists(&tx, R::KIND, &id)? {
-        return Err(StoreError::Conflict(format!("{} {id} exists already", R::NOUN)));
+        return Err(StoreError::Conflict(format!(
+            "{} {id} exists already",
+            R::NOUN
+        )));
     }
 
     check_texts(&Value::Object(fields.clone()), "")?;
     check_refs::<R>(&tx, &fields, region_of::<R>(&id, &fields).as_deref())?;
-    let ctx = Ctx { id: &id, tx: &tx, previous: None, who, now: chrono::Utc::now() };
+    let ctx = Ctx {
+        id: &id,
+        tx: &tx,
+        previous: None,
+        who,
+        now: chrono::Utc::now(),
+    };
     input.validate(&ctx)?;
     let derived = input.derive(&ctx)?;
 
     let now = now_text();
     let mut columns: Vec<&str> = vec!["id", "created_at", "updated_at"];
-    let mut values: Vec<Sql> = vec![Sql::Text(id.clone()), Sql::Text(now.clone()), Sql::Text(now)];
+    let mut values: Vec<Sql> = vec![
+        Sql::Text(id.clone()),
+        Sql::Text(now.clone()),
+        Sql::Text(now),
+    ];
     for (name, value) in &fields {
         columns.push(name);
         values.push(to_sql(value));
@@ -200,7 +223,8 @@ pub fn create_in<R: Resource>(
         R::KIND,
         columns.join(", ")
     );
-    tx.execute(&sql, params_from_iter(values)).map_err(constraint_to_conflict::<R>)?;
+    tx.execute(&sql, params_from_iter(values))
+        .map_err(constraint_to_conflict::<R>)?;
 
     let record = read_row::<R>(&tx, &id)?;
     tx.execute(
@@ -209,7 +233,10 @@ pub fn create_in<R: Resource>(
         rusqlite::params![R::KIND, id, request_hash, record.to_string(), now_text()],
     )?;
     after_write::<R>(tx, who, Action::Create, &id, &record)?;
-    Ok(Created { record, replayed: false })
+    Ok(Created {
+        record,
+        replayed: false,
+    })
 }
 
 /// Reads one record.
@@ -217,7 +244,14 @@ pub fn get<R: Resource>(conn: &mut Connection, who: &Who, id: &str) -> StoreResu
     let tx = conn.transaction()?;
     let record = read_row::<R>(&tx, id)?;
     if R::PERSONAL {
-        logs::audit(&tx, who, Action::Read, R::KIND, Some(id), region_text(&record))?;
+        logs::audit(
+            &tx,
+            who,
+            Action::Read,
+            R::KIND,
+            Some(id),
+            region_text(&record),
+        )?;
     }
     tx.commit()?;
     Ok(record)
@@ -232,27 +266,54 @@ pub fn list<R: Resource>(conn: &mut Connection, who: &Who, query: &ListQuery) ->
         clauses.push(clause.replace('?', &format!("?{}", args.len())));
     };
     if let Some(region) = &query.region_id {
-        let column = if R::KIND == "regions" { "id" } else { "region_id" };
-        bind(&format!("{column} = ?"), Sql::Text(region.clone()), &mut clauses, &mut args);
+        let column = if R::KIND == "regions" {
+            "id"
+        } else {
+            "region_id"
+        };
+        bind(
+            &format!("{column} = ?"),
+            Sql::Text(region.clone()),
+            &mut clauses,
+            &mut args,
+        );
     }
     if let Some(village) = &query.village_id {
-        let column = R::FILTERS
-            .village
-            .ok_or_else(|| StoreError::invalid("village", format!("{} have no village", R::KIND)))?;
-        bind(&format!("{column} = ?"), Sql::Text(village.clone()), &mut clauses, &mut args);
+        let column = R::FILTERS.village.ok_or_else(|| {
+            StoreError::invalid("village", format!("{} have no village", R::KIND))
+        })?;
+        bind(
+            &format!("{column} = ?"),
+            Sql::Text(village.clone()),
+            &mut clauses,
+            &mut args,
+        );
     }
     if let Some(status) = &query.status {
         if !R::FILTERS.status {
-            return Err(StoreError::invalid("status", format!("{} have no status", R::KIND)));
+            return Err(StoreError::invalid(
+                "status",
+                format!("{} have no status", R::KIND),
+            ));
         }
-        bind("status = ?", Sql::Text(status.clone()), &mut clauses, &mut args);
+        bind(
+            "status = ?",
+            Sql::Text(status.clone()),
+            &mut clauses,
+            &mut args,
+        );
     }
     for (bound, op, name) in [(&query.from, ">=", "from"), (&query.to, "<", "to")] {
         if let Some(instant) = bound {
             let column = R::FILTERS.time.ok_or_else(|| {
                 StoreError::invalid(name, format!("{} have no date to filter by", R::KIND))
             })?;
-            bind(&format!("{column} {op} ?"), Sql::Text(instant.clone()), &mut clauses, &mut args);
+            bind(
+                &format!("{column} {op} ?"),
+                Sql::Text(instant.clone()),
+                &mut clauses,
+                &mut args,
+            );
         }
     }
     if matches!(R::CANCEL, Cancel::Archive) && !query.include_archived {
@@ -261,8 +322,11 @@ pub fn list<R: Resource>(conn: &mut Connection, who: &Who, query: &ListQuery) ->
     if let Some(after) = query.after {
         bind("rowid > ?", Sql::Integer(after), &mut clauses, &mut args);
     }
-    let filter =
-        if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
     let limit = query.limit.clamp(1, 500);
     let sql = format!(
         "SELECT rowid, * FROM {} {filter} ORDER BY rowid LIMIT {}",
@@ -277,17 +341,31 @@ pub fn list<R: Resource>(conn: &mut Connection, who: &Who, query: &ListQuery) ->
         let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
         let mut rows = stmt.query(params_from_iter(args))?;
         while let Some(row) = rows.next()? {
-            rows_read.push((row.get::<_, i64>(0)?, row_to_json::<R>(row, &names[1..], 1)?));
+            rows_read.push((
+                row.get::<_, i64>(0)?,
+                row_to_json::<R>(row, &names[1..], 1)?,
+            ));
         }
     }
     if R::PERSONAL {
-        logs::audit(&tx, who, Action::List, R::KIND, None, query.region_id.as_deref())?;
+        logs::audit(
+            &tx,
+            who,
+            Action::List,
+            R::KIND,
+            None,
+            query.region_id.as_deref(),
+        )?;
     }
     tx.commit()?;
     // One row more than asked for was read to learn whether another page follows.
     let more = rows_read.len() > limit as usize;
     rows_read.truncate(limit as usize);
-    let next_cursor = if more { rows_read.last().map(|(rowid, _)| rowid.to_string()) } else { None };
+    let next_cursor = if more {
+        rows_read.last().map(|(rowid, _)| rowid.to_string())
+    } else {
+        None
+    };
     let items = rows_read.into_iter().map(|(_, item)| item).collect();
     Ok(Page { items, next_cursor })
 }
@@ -318,9 +396,13 @@ pub fn update<R: Resource>(
             };
             return Err(StoreError::invalid(key, reason));
         }
-        if (key == "region_id" || R::IMMUTABLE.contains(&key.as_str())) && merged.get(&key) != Some(&value)
+        if (key == "region_id" || R::IMMUTABLE.contains(&key.as_str()))
+            && merged.get(&key) != Some(&value)
         {
-            return Err(StoreError::invalid(key, "cannot be changed; cancel and create anew"));
+            return Err(StoreError::invalid(
+                key,
+                "cannot be changed; cancel and create anew",
+            ));
         }
         merged.insert(key, value);
     }
@@ -328,7 +410,13 @@ pub fn update<R: Resource>(
     let fields = to_object(&input)?;
     check_texts(&Value::Object(fields.clone()), "")?;
     check_refs::<R>(&tx, &fields, region_of::<R>(id, &fields).as_deref())?;
-    let ctx = Ctx { id, tx: &tx, previous: Some(&current), who, now: chrono::Utc::now() };
+    let ctx = Ctx {
+        id,
+        tx: &tx,
+        previous: Some(&current),
+        who,
+        now: chrono::Utc::now(),
+    };
     input.validate(&ctx)?;
     let derived = input.derive(&ctx)?;
 
@@ -351,7 +439,8 @@ pub fn update<R: Resource>(
         sets.join(", "),
         values.len()
     );
-    tx.execute(&sql, params_from_iter(values)).map_err(constraint_to_conflict::<R>)?;
+    tx.execute(&sql, params_from_iter(values))
+        .map_err(constraint_to_conflict::<R>)?;
     let record = read_row::<R>(&tx, id)?;
     after_write::<R>(&tx, who, Action::Update, id, &record)?;
     tx.commit()?;
@@ -367,7 +456,10 @@ pub fn cancel<R: Resource>(
 ) -> StoreResult<Value> {
     if let Some(reason) = reason {
         if reason.chars().count() > MAX_TEXT_CHARS {
-            return Err(StoreError::invalid("reason", format!("longer than {MAX_TEXT_CHARS} characters")));
+            return Err(StoreError::invalid(
+                "reason",
+                format!("longer than {MAX_TEXT_CHARS} characters"),
+            ));
         }
     }
     let tx = conn.transaction()?;
@@ -388,12 +480,16 @@ pub fn cancel<R: Resource>(
                 true
             }
         }
-        Cancel::Status { value, reason_column } => {
+        Cancel::Status {
+            value,
+            reason_column,
+        } => {
             if current.get("status").and_then(Value::as_str) == Some(value) {
                 false
             } else {
-                let reason_set =
-                    reason_column.map(|c| format!(", {c} = ?3")).unwrap_or_default();
+                let reason_set = reason_column
+                    .map(|c| format!(", {c} = ?3"))
+                    .unwrap_or_default();
                 tx.execute(
                     &format!(
                         "UPDATE {} SET status = ?1, updated_at = ?2, version = version + 1{reason_set} WHERE id = ?4",
@@ -427,7 +523,10 @@ pub fn read_row<R: Resource>(conn: &Connection, id: &str) -> StoreResult<Value> 
     let mut rows = stmt.query([id])?;
     match rows.next()? {
         Some(row) => row_to_json::<R>(row, &names, 0),
-        None => Err(StoreError::NotFound { kind: R::NOUN, id: id.to_string() }),
+        None => Err(StoreError::NotFound {
+            kind: R::NOUN,
+            id: id.to_string(),
+        }),
     }
 }
 
@@ -435,7 +534,9 @@ pub fn read_row<R: Resource>(conn: &Connection, id: &str) -> StoreResult<Value> 
 fn to_object<R: Serialize>(input: &R) -> StoreResult<Map<String, Value>> {
     match serde_json::to_value(input) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(StoreError::Internal("a resource must serialize to an object".into())),
+        Ok(_) => Err(StoreError::Internal(
+            "a resource must serialize to an object".into(),
+        )),
         Err(e) => Err(StoreError::Internal(format!("serializing input: {e}"))),
     }
 }
@@ -445,7 +546,10 @@ pub fn from_object<R: DeserializeOwned>(map: Map<String, Value>) -> StoreResult<
     serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
-        StoreError::Invalid { field: field_of(&path, &message), reason: message }
+        StoreError::Invalid {
+            field: field_of(&path, &message),
+            reason: message,
+        }
     })
 }
 
@@ -458,6 +562,9 @@ fn field_of(path: &str, message: &str) -> String {
         .and_then(|rest| rest.split('`').next());
     match (named, path) {
         (Some(name), "." | "") => name.to_string(),
+        (Some(name), path) if path == name || path.ends_with(&format!(".{name}")) => {
+            path.to_string()
+        }
         (Some(name), parent) => format!("{parent}.{name}"),
         (None, path) => path.to_string(),
     }
@@ -476,7 +583,11 @@ fn to_sql(value: &Value) -> Sql {
     }
 }
 
-fn row_to_json<R: Resource>(row: &rusqlite::Row<'_>, names: &[String], offset: usize) -> StoreResult<Value> {
+fn row_to_json<R: Resource>(
+    row: &rusqlite::Row<'_>,
+    names: &[String],
+    offset: usize,
+) -> StoreResult<Value> {
     let mut map = Map::new();
     for (i, name) in names.iter().enumerate() {
         let value = match row.get_ref(i + offset)? {
@@ -495,7 +606,10 @@ fn row_to_json<R: Resource>(row: &rusqlite::Row<'_>, names: &[String], offset: u
                 }
             }
             ValueRef::Blob(_) => {
-                return Err(StoreError::Internal(format!("{}.{name} is a blob", R::KIND)));
+                return Err(StoreError::Internal(format!(
+                    "{}.{name} is a blob",
+                    R::KIND
+                )));
             }
         };
         map.insert(name.clone(), value);
@@ -508,7 +622,10 @@ fn region_of<R: Resource>(id: &str, fields: &Map<String, Value>) -> Option<Strin
     if R::KIND == "regions" {
         return Some(id.to_string());
     }
-    fields.get("region_id").and_then(Value::as_str).map(str::to_string)
+    fields
+        .get("region_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn region_text(record: &Value) -> Option<&str> {
@@ -526,13 +643,18 @@ fn check_refs<R: Resource>(
         refs.insert(0, ("region_id", "regions"));
     }
     for (field, table) in refs {
-        let Some(target) = fields.get(field).and_then(Value::as_str) else { continue };
+        let Some(target) = fields.get(field).and_then(Value::as_str) else {
+            continue;
+        };
         let sql = format!("SELECT * FROM {table} WHERE id = ?1");
         let mut stmt = tx.prepare_cached(&sql)?;
         let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
         let mut rows = stmt.query([target])?;
         let Some(row) = rows.next()? else {
-            return Err(StoreError::invalid(field, format!("no {} with id {target}", singular(table))));
+            return Err(StoreError::invalid(
+                field,
+                format!("no {} with id {target}", singular(table)),
+            ));
         };
         let text = |column: &str| -> StoreResult<Option<String>> {
             match names.iter().position(|n| n == column) {
@@ -541,10 +663,16 @@ fn check_refs<R: Resource>(
             }
         };
         if text("archived_at")?.is_some() {
-            return Err(StoreError::invalid(field, format!("{} {target} is archived", singular(table))));
+            return Err(StoreError::invalid(
+                field,
+                format!("{} {target} is archived", singular(table)),
+            ));
         }
         if matches!(text("status")?.as_deref(), Some("cancelled" | "revoked")) {
-            return Err(StoreError::invalid(field, format!("{} {target} is cancelled", singular(table))));
+            return Err(StoreError::invalid(
+                field,
+                format!("{} {target} is cancelled", singular(table)),
+            ));
         }
         if table != "regions" {
             if let (Some(theirs), Some(ours)) = (text("region_id")?, region) {
@@ -581,10 +709,13 @@ fn check_texts(value: &Value, path: &str) -> StoreResult<()> {
         Value::String(s) if s.chars().any(|c| c.is_control() && c != '\n') => Err(
             StoreError::invalid(path.trim_start_matches('.'), "contains control characters"),
         ),
-        Value::Array(items) => {
-            items.iter().enumerate().try_for_each(|(i, v)| check_texts(v, &format!("{path}[{i}]")))
-        }
-        Value::Object(map) => map.iter().try_for_each(|(k, v)| check_texts(v, &format!("{path}.{k}"))),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_texts(v, &format!("{path}[{i}]"))),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| check_texts(v, &format!("{path}.{k}"))),
         _ => Ok(()),
     }
 }
@@ -597,7 +728,10 @@ fn constraint_to_conflict<R: Resource>(e: rusqlite::Error) -> StoreError {
         {
             let msg = msg.clone().unwrap_or_default();
             if msg.contains("UNIQUE") {
-                StoreError::Conflict(format!("this {} clashes with an existing one ({msg})", R::NOUN))
+                StoreError::Conflict(format!(
+                    "this {} clashes with an existing one ({msg})",
+                    R::NOUN
+                ))
             } else {
                 StoreError::invalid("", format!("refused by the database: {msg}"))
             }
@@ -614,7 +748,11 @@ fn after_write<R: Resource>(
     id: &str,
     record: &Value,
 ) -> StoreResult<()> {
-    let region = if R::KIND == "regions" { Some(id) } else { region_text(record) };
+    let region = if R::KIND == "regions" {
+        Some(id)
+    } else {
+        region_text(record)
+    };
     logs::audit(tx, who, action, R::KIND, Some(id), region)?;
     if R::SYNCED {
         if let Some(region) = region {
@@ -631,8 +769,18 @@ mod tests {
     #[test]
     fn serde_messages_name_the_field() {
         assert_eq!(field_of(".", "missing field `name`"), "name");
-        assert_eq!(field_of("opening_hours[0]", "unknown field `x`, expected one of"), "opening_hours[0].x");
-        assert_eq!(field_of("lat", "invalid type: string \"a\", expected f64"), "lat");
+        assert_eq!(
+            field_of("opening_hours[0]", "unknown field `x`, expected one of"),
+            "opening_hours[0].x"
+        );
+        assert_eq!(
+            field_of("colour", "unknown field `colour`, expected one of"),
+            "colour"
+        );
+        assert_eq!(
+            field_of("lat", "invalid type: string \"a\", expected f64"),
+            "lat"
+        );
     }
 
     #[test]
@@ -641,7 +789,10 @@ mod tests {
         assert!(check_texts(&ok, "").is_ok());
         let long = serde_json::json!({"list": ["x".repeat(MAX_TEXT_CHARS + 1)]});
         let err = check_texts(&long, "").unwrap_err();
-        assert!(matches!(err, StoreError::Invalid { ref field, .. } if field == "list[0]"), "{err:?}");
+        assert!(
+            matches!(err, StoreError::Invalid { ref field, .. } if field == "list[0]"),
+            "{err:?}"
+        );
         let control = serde_json::json!({"name": "a\u{0}b"});
         assert!(check_texts(&control, "").is_err());
     }

@@ -1,1 +1,0 @@
-//! Dial-a-ride planning (filled by the ride planning work).

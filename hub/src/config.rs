@@ -1,0 +1,202 @@
+//! Hub configuration: built-in defaults, then a TOML file, then environment variables
+//! (`DORFPUNKT_HUB_*`), then command-line flags; later sources win.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything the hub needs to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Holds `hub.db`, the TLS material and the first administrator's credentials.
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// PEM certificate chain and key; when absent, a self-signed one for localhost is made.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Largest request body accepted.
+    pub body_limit_bytes: usize,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("/var/lib/dorfpunkt-hub"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            tls_cert: None,
+            tls_key: None,
+            body_limit_bytes: 64 * 1024,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// The file form: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    body_limit_bytes: Option<usize>,
+    log_format: Option<String>,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults overlaid with `file` (if given) and the environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let parsed: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            config.apply(parsed);
+        }
+        let var = |name: &str| env(&format!("DORFPUNKT_HUB_{name}"));
+        let parse_env = |name: &str, value: String| -> Result<FileConfig, ConfigError> {
+            let key = name.to_ascii_lowercase();
+            let toml_text = match key.as_str() {
+                "body_limit_bytes" => format!("{key} = {value}"),
+                _ => format!("{key} = {}", toml_string(&value)),
+            };
+            toml::from_str(&toml_text).map_err(|e| ConfigError::Env {
+                name: format!("DORFPUNKT_HUB_{name}"),
+                message: e.message().to_string(),
+            })
+        };
+        for name in [
+            "DATA_DIR",
+            "LISTEN",
+            "TLS_CERT",
+            "TLS_KEY",
+            "BODY_LIMIT_BYTES",
+            "LOG_FORMAT",
+        ] {
+            if let Some(value) = var(name) {
+                config.apply(parse_env(name, value)?);
+            }
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    fn apply(&mut self, f: FileConfig) {
+        if let Some(v) = f.data_dir {
+            self.data_dir = v;
+        }
+        if let Some(v) = f.listen {
+            self.listen = v;
+        }
+        if f.tls_cert.is_some() {
+            self.tls_cert = f.tls_cert;
+        }
+        if f.tls_key.is_some() {
+            self.tls_key = f.tls_key;
+        }
+        if let Some(v) = f.body_limit_bytes {
+            self.body_limit_bytes = v;
+        }
+        if let Some(v) = f.log_format {
+            self.log_format = v;
+        }
+    }
+
+    /// Checks combinations no single key can.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls_cert and tls_key go together".into(),
+            ));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.body_limit_bytes) {
+            return Err(ConfigError::Invalid(
+                "body_limit_bytes must lie between 1 KiB and 16 MiB".into(),
+            ));
+        }
+        if !["text", "json"].contains(&self.log_format.as_str()) {
+            return Err(ConfigError::Invalid("log_format is text or json".into()));
+        }
+        Ok(())
+    }
+
+    /// The database file.
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("hub.db")
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nbody_limit_bytes = 2048\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), |name| {
+            (name == "DORFPUNKT_HUB_DATA_DIR").then(|| "/tmp/x".to_string())
+        })
+        .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.body_limit_bytes, 2048);
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn bad_configuration_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
+        std::fs::write(&file, "listn = \"x\"\n").unwrap();
+        let err = Config::load(Some(&file), |_| None).unwrap_err().to_string();
+        assert!(err.contains("listn"), "{err}");
+        let err = Config::load(None, |n| {
+            (n == "DORFPUNKT_HUB_LISTEN").then(|| "nowhere".into())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("DORFPUNKT_HUB_LISTEN"), "{err}");
+        let err = Config::load(None, |n| {
+            (n == "DORFPUNKT_HUB_TLS_CERT").then(|| "/c.pem".into())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("go together"), "{err}");
+    }
+}

@@ -1,0 +1,166 @@
+//! Serving the API over TLS: certificate loading or first-start self-signed certificate, the
+//! listener, and graceful shutdown on SIGTERM or Ctrl-C.
+
+use std::io::BufReader;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::store::Store;
+
+/// Installs the ring crypto provider for rustls once per process.
+pub fn install_crypto() {
+    // Fails only if a provider is installed already, which is what we want either way.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The certificate and key files in use, and whether they were made now.
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub created: bool,
+}
+
+/// The configured certificate, or a self-signed one for localhost in `data_dir/tls/`, made on
+/// first start and reused afterwards.
+pub fn tls_files(config: &Config) -> anyhow::Result<TlsFiles> {
+    if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+        return Ok(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            created: false,
+        });
+    }
+    let dir = config.data_dir.join("tls");
+    let cert = dir.join("hub-cert.pem");
+    let key = dir.join("hub-key.pem");
+    if cert.exists() && key.exists() {
+        return Ok(TlsFiles {
+            cert,
+            key,
+            created: false,
+        });
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let certified =
+        rcgen::generate_simple_self_signed(names).context("making a self-signed certificate")?;
+    std::fs::write(&cert, certified.cert.pem())
+        .with_context(|| format!("writing {}", cert.display()))?;
+    write_key(&key, &certified.signing_key.serialize_pem())?;
+    Ok(TlsFiles {
+        cert,
+        key,
+        created: true,
+    })
+}
+
+fn write_key(path: &Path, pem: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(pem.as_bytes())?;
+    Ok(())
+}
+
+/// A rustls server configuration from PEM files: TLS 1.2 and 1.3 only, HTTP/2 and 1.1.
+pub fn rustls_config(cert: &Path, key: &Path) -> anyhow::Result<rustls::ServerConfig> {
+    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut BufReader::new(
+        std::fs::File::open(cert).with_context(|| format!("opening {}", cert.display()))?,
+    ))
+    .collect::<Result<_, _>>()
+    .with_context(|| format!("reading certificates from {}", cert.display()))?;
+    if certs.is_empty() {
+        bail!("{} holds no certificate", cert.display());
+    }
+    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut BufReader::new(
+        std::fs::File::open(key).with_context(|| format!("opening {}", key.display()))?,
+    ))
+    .with_context(|| format!("reading the key from {}", key.display()))?
+    .with_context(|| format!("{} holds no private key", key.display()))?;
+    let mut config = rustls::ServerConfig::builder_with_protocol_versions(&[
+        &rustls::version::TLS13,
+        &rustls::version::TLS12,
+    ])
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .context("certificate and key do not match")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// A running hub: its address and a handle to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub handle: Handle<SocketAddr>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish (up to 10 s), and waits.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
+        self.task.await.context("server task")?.context("server")?;
+        Ok(())
+    }
+}
+
+/// Starts serving `store` on the configured address; returns once the port is bound.
+pub async fn start(store: Store, config: Config) -> anyhow::Result<Running> {
+    install_crypto();
+    let files = tls_files(&config)?;
+    let tls = RustlsConfig::from_config(Arc::new(rustls_config(&files.cert, &files.key)?));
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("listening on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let app = api::router(AppState::new(store, config));
+    let handle = Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+    let task = tokio::spawn(server.serve(app.into_make_service()));
+    Ok(Running { addr, handle, task })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the hub: the real server over real TLS on loopback, a real SQLite file.
+
+mod api;
+mod bad_input;
+mod common;
