@@ -1,7 +1,7 @@
 //! Best feasible insertion of one request into one route: cheap necessary tests prune the
 //! position pairs, the survivors are tried in order of cost with the exact timing network.
 
-use super::problem::{Kind, Problem, RouteState, evaluate};
+use super::problem::{Problem, RouteState, evaluate};
 use super::timing::{EPS, Timing};
 
 /// Where to insert: the pickup goes after timing node `i`, the drop-off after timing node `j`
@@ -170,9 +170,4 @@ pub(crate) fn best_in_route(
         }
     }
     best
-}
-
-/// Whether node kind at a stop is a break (helper for operators that skip breaks).
-pub(crate) fn is_request_node(pb: &Problem, n: u32) -> bool {
-    pb.nodes[n as usize].kind != Kind::Break
 }

@@ -256,11 +256,6 @@ impl RouteState {
         self.fixed.len().saturating_sub(1)
     }
 
-    /// Whether request `r` sits in the frozen part (its pickup started or is under way).
-    pub fn locks(&self, r: usize) -> bool {
-        self.stops[..self.frozen_stops()].contains(&(2 * r as u32))
-    }
-
     /// Recomputes every cache; false if the route is infeasible (caches then undefined).
     pub fn refresh(&mut self, pb: &Problem, tm: &mut Timing) -> bool {
         self.used = self.stops.iter().any(|&n| pb.nodes[n as usize].kind != Kind::Break);

@@ -60,10 +60,6 @@ impl Timing {
         self.t.push(travel);
     }
 
-    pub fn len(&self) -> usize {
-        self.e.len()
-    }
-
     /// Computes the least solution into `b`; false if the network is infeasible.
     pub fn earliest(&mut self) -> bool {
         let m = self.e.len();
