@@ -212,6 +212,15 @@ fn accept(
     let mut new_plan = plan.clone();
     new_plan.routes[k] = exported;
     new_plan.unserved.retain(|&u| u != r);
+    // Safety net: a request the old route served but the loaded route lost (only possible when
+    // the given plan was infeasible for the promises) is reported unserved, never dropped.
+    for s in &plan.routes[k].stops {
+        if let super::model::Stop::Pickup(q) = s.stop {
+            if new_plan.position_of(q).is_none() {
+                new_plan.unserved.push(q);
+            }
+        }
+    }
     let (_, p, d) = new_plan.position_of(r).expect("the request was inserted");
     let (pickup_time, dropoff_time) = (new_plan.routes[k].stops[p].time, new_plan.routes[k].stops[d].time);
     let w = options.promise_width.max(0.0);

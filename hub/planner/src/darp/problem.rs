@@ -16,7 +16,7 @@ pub(crate) enum Kind {
 }
 
 /// One stop node with the windows the search uses (original windows, intersected with promises,
-/// tightened by the ride-time limit, and never earlier than "now").
+/// tightened by the ride-time limit).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Node {
     pub kind: Kind,
@@ -106,14 +106,13 @@ impl<'a> Problem<'a> {
         pb
     }
 
-    /// Search nodes of request `r` for the given windows: never before "now", and tightened by
-    /// the implied bounds (Cordeau 2006): each end constrains the other through the direct
+    /// Search nodes of request `r` for the given windows, tightened by the implied bounds (Cordeau 2006): each end constrains the other through the direct
     /// travel time and the ride limit. Tighter windows make the insertion filters much sharper.
     pub fn request_nodes(&self, r: usize, pickup: TimeWindow, dropoff: TimeWindow) -> (Node, Node) {
         let req = &self.inst.requests()[r];
+        // "Now" is not applied here: a passenger on board was picked up in the past. Route
+        // timing applies it to every stop that has not started.
         let (mut pw, mut dw) = (pickup, dropoff);
-        pw.earliest = pw.earliest.max(self.now);
-        dw.earliest = dw.earliest.max(self.now);
         let direct = self.inst.matrices().time(req.pickup, req.dropoff);
         let sp = req.pickup_service;
         pw.earliest = pw.earliest.max(dw.earliest - req.max_ride - sp);
