@@ -92,3 +92,6 @@ pub fn reoptimise(
     let start = Solution::from_plan(&pb, plan);
     Ok(alns::search(&pb, start, *options, budget).to_plan(&pb))
 }
+
+#[cfg(test)]
+mod testkit;

@@ -450,3 +450,117 @@ pub(crate) fn ride_time(pb: &Problem, stops: &[u32], b: &[f64]) -> f64 {
     }
     total
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::darp::model::{Plan, Route, ScheduledStop};
+    use crate::darp::{check, testkit};
+
+    /// Feasibility of the timing network by Floyd-Warshall negative-cycle detection on the
+    /// difference-constraint graph: a different algorithm from the evaluator's propagation.
+    fn reference_feasible(tm: &Timing) -> bool {
+        let m = tm.e.len();
+        let z = m; // the zero node: B_i - Z <= l_i, Z - B_i <= -e_i
+        let n = m + 1;
+        let mut d = vec![f64::INFINITY; n * n];
+        let mut edge = |a: usize, b: usize, w: f64, d: &mut Vec<f64>| {
+            // B_b - B_a <= w
+            if w < d[a * n + b] {
+                d[a * n + b] = w;
+            }
+        };
+        for i in 0..n {
+            d[i * n + i] = 0.0;
+        }
+        for i in 0..m {
+            edge(z, i, tm.l[i], &mut d);
+            edge(i, z, -tm.e[i], &mut d);
+            if i + 1 < m {
+                edge(i + 1, i, -(tm.s[i] + tm.t[i]), &mut d);
+            }
+        }
+        for k in &tm.links {
+            edge(k.from as usize, k.to as usize, k.gap, &mut d);
+        }
+        for k in 0..n {
+            for i in 0..n {
+                for j in 0..n {
+                    let via = d[i * n + k] + d[k * n + j];
+                    if via < d[i * n + j] {
+                        d[i * n + j] = via;
+                    }
+                }
+            }
+        }
+        (0..n).all(|i| d[i * n + i] > -1e-6)
+    }
+
+    /// A random valid stop order for `reqs` (pickup before drop-off), break somewhere.
+    fn random_route(rng: &mut ChaCha8Rng, reqs: &[usize], brk: Option<u32>) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::new();
+        let mut open: Vec<usize> = Vec::new();
+        let mut todo: Vec<usize> = reqs.to_vec();
+        while !todo.is_empty() || !open.is_empty() {
+            if !todo.is_empty() && (open.is_empty() || rng.random_bool(0.5)) {
+                let r = todo.swap_remove(rng.random_range(0..todo.len()));
+                out.push(2 * r as u32);
+                open.push(r);
+            } else {
+                let r = open.swap_remove(rng.random_range(0..open.len()));
+                out.push(2 * r as u32 + 1);
+            }
+        }
+        if let Some(b) = brk {
+            out.insert(rng.random_range(0..=out.len()), b);
+        }
+        out
+    }
+
+    #[test]
+    fn evaluator_agrees_with_reference_and_checker_on_random_routes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let (mut feasible, mut infeasible) = (0, 0);
+        for case in 0..400u64 {
+            let breaks = case % 3 == 0;
+            let inst = testkit::random_instance(case, 6, 2, breaks);
+            let pb = Problem::new(&inst, &[], f64::NEG_INFINITY);
+            let count = rng.random_range(1..=4);
+            let reqs: Vec<usize> = (0..count).map(|i| (i * 2 + case as usize) % 6).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let vehicle = (case % 2) as usize;
+            let stops = random_route(&mut rng, &reqs, breaks.then(|| pb.break_node(vehicle)));
+            let mut tm = Timing::default();
+            let capacity_ok = build(&pb, vehicle, &stops, &[], &mut tm);
+            let ours = capacity_ok && tm.earliest();
+            if capacity_ok {
+                assert_eq!(ours, reference_feasible(&tm), "case {case}: propagation disagrees with Floyd-Warshall");
+                assert_eq!(tm.clone().latest(), ours, "case {case}: greatest solution disagrees");
+            }
+            if !ours {
+                infeasible += 1;
+                continue;
+            }
+            feasible += 1;
+            schedule(&pb, &stops, &[], &mut tm);
+            // Export as a plan and let the independent checker judge the schedule.
+            let mut plan = Plan::empty(&inst);
+            plan.routes[vehicle] = Route {
+                vehicle,
+                start: tm.b[0],
+                stops: stops.iter().enumerate().map(|(k, &n)| ScheduledStop { stop: pb.stop_of(n), time: tm.b[k + 1] }).collect(),
+                end: tm.b[stops.len() + 1],
+            };
+            plan.unserved.retain(|r| !reqs.contains(r));
+            let report = check(&inst, &plan, &[]);
+            assert!(report.is_ok(), "case {case}: checker rejects evaluator schedule: {report:?}");
+            // The delayed schedule never has more ride time than the earliest one.
+            let delayed = ride_time(&pb, &stops, &tm.b);
+            assert!(tm.earliest());
+            assert!(delayed <= ride_time(&pb, &stops, &tm.b) + 1e-6, "case {case}");
+        }
+        assert!(feasible > 40 && infeasible > 40, "both outcomes covered: {feasible} / {infeasible}");
+    }
+}
