@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use planner::darp::{
-    self, Break, Budget, InsertOptions, Insertion, Instance, Matrices, Plan, Promise, RejectReason, Request,
-    SearchOptions, TimeWindow, Vehicle,
+    self, Break, Budget, InsertOptions, Insertion, Instance, Matrices, Plan, Promise, RejectReason,
+    Request, SearchOptions, TimeWindow, Vehicle,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -35,15 +35,35 @@ struct Args {
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut a = Args { time_limit: 10.0, seed: 1, threads: 1, iterations: None, files: Vec::new() };
+    let mut a = Args {
+        time_limit: 10.0,
+        seed: 1,
+        threads: 1,
+        iterations: None,
+        files: Vec::new(),
+    };
     let mut it = args.iter();
     while let Some(x) = it.next() {
-        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value")).cloned();
+        let mut value = |name: &str| {
+            it.next()
+                .ok_or_else(|| format!("{name} needs a value"))
+                .cloned()
+        };
         match x.as_str() {
-            "--time-limit-s" => a.time_limit = value(x)?.parse().map_err(|e| format!("--time-limit-s: {e}"))?,
+            "--time-limit-s" => {
+                a.time_limit = value(x)?
+                    .parse()
+                    .map_err(|e| format!("--time-limit-s: {e}"))?
+            }
             "--seed" => a.seed = value(x)?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--threads" => a.threads = value(x)?.parse().map_err(|e| format!("--threads: {e}"))?,
-            "--iterations" => a.iterations = Some(value(x)?.parse().map_err(|e| format!("--iterations: {e}"))?),
+            "--iterations" => {
+                a.iterations = Some(
+                    value(x)?
+                        .parse()
+                        .map_err(|e| format!("--iterations: {e}"))?,
+                )
+            }
             f if !f.starts_with("--") => a.files.push(f.to_string()),
             other => return Err(format!("unknown option {other}")),
         }
@@ -56,7 +76,9 @@ fn run_darp(args: &[String]) -> Result<(), String> {
     for file in &a.files {
         let text = std::fs::read_to_string(file).map_err(|e| format!("reading {file}: {e}"))?;
         let instance = darp::cordeau::parse(&text).map_err(|e| format!("{file}: {e}"))?;
-        let name = std::path::Path::new(file).file_stem().map_or(file.clone(), |s| s.to_string_lossy().into_owned());
+        let name = std::path::Path::new(file)
+            .file_stem()
+            .map_or(file.clone(), |s| s.to_string_lossy().into_owned());
         let start = Instant::now();
         let limit = a.time_limit;
         let clock = move || start.elapsed().as_secs_f64() / limit;
@@ -64,7 +86,10 @@ fn run_darp(args: &[String]) -> Result<(), String> {
             Some(n) => Budget::Iterations(n),
             None => Budget::Progress(&clock),
         };
-        let options = SearchOptions { threads: a.threads, ..SearchOptions::new(a.seed) };
+        let options = SearchOptions {
+            threads: a.threads,
+            ..SearchOptions::new(a.seed)
+        };
         let plan = darp::optimise(&instance, &options, budget);
         let seconds = start.elapsed().as_secs_f64();
         let feasible = match darp::check(&instance, &plan, &[]) {
@@ -95,7 +120,10 @@ fn rural_day(rng: &mut ChaCha8Rng, requests: usize) -> (Instance, Vec<Request>) 
     for &(x, y) in &towns {
         for _ in 0..4 {
             doctors.push(points.len());
-            points.push((x + rng.random_range(-1.5..1.5), y + rng.random_range(-1.5..1.5)));
+            points.push((
+                x + rng.random_range(-1.5..1.5),
+                y + rng.random_range(-1.5..1.5),
+            ));
         }
     }
     let villages: Vec<usize> = (0..45)
@@ -122,7 +150,11 @@ fn rural_day(rng: &mut ChaCha8Rng, requests: usize) -> (Instance, Vec<Request>) 
             max_duration: 600.0,
             seats: 8,
             wheelchairs: u32::from(k % 3 == 0),
-            rest: Some(Break { earliest_start: 690.0, latest_start: 810.0, duration: 30.0 }),
+            rest: Some(Break {
+                earliest_start: 690.0,
+                latest_start: 810.0,
+                duration: 30.0,
+            }),
         })
         .collect();
     let mut reqs = Vec::new();
@@ -130,7 +162,11 @@ fn rural_day(rng: &mut ChaCha8Rng, requests: usize) -> (Instance, Vec<Request>) 
         let village = villages[rng.random_range(0..villages.len())];
         let doctor = doctors[rng.random_range(0..doctors.len())];
         let wheelchair = rng.random_bool(0.08);
-        let (seats, wc, service) = if wheelchair { (0, 1, 5.0) } else { (1 + u32::from(rng.random_bool(0.1)), 0, 2.0) };
+        let (seats, wc, service) = if wheelchair {
+            (0, 1, 5.0)
+        } else {
+            (1 + u32::from(rng.random_bool(0.1)), 0, 2.0)
+        };
         let direct = time[village * n + doctor];
         let max_ride = Request::default_max_ride_minutes(direct);
         // Appointments on the quarter hour between 8:00 and 16:45; trips home likewise.
@@ -138,7 +174,15 @@ fn rural_day(rng: &mut ChaCha8Rng, requests: usize) -> (Instance, Vec<Request>) 
         reqs.push(if rng.random_bool(0.5) {
             Request::appointment(village, doctor, t, 30.0, seats, wc, service, max_ride)
         } else {
-            Request::pickup_between(doctor, village, TimeWindow::new(t, t + 30.0), seats, wc, service, max_ride)
+            Request::pickup_between(
+                doctor,
+                village,
+                TimeWindow::new(t, t + 30.0),
+                seats,
+                wc,
+                service,
+                max_ride,
+            )
         });
     }
     let instance = Instance::new(matrices, Vec::new(), vehicles).expect("valid synthetic instance");
@@ -157,7 +201,11 @@ fn run_insertion(args: &[String]) -> Result<(), String> {
     // The first 200 bookings arrive the day before (nothing fixed yet); the last 100 during the
     // day, with "now" moving from 7:00 to 15:00 and only trips at least 45 minutes ahead.
     for (i, mut req) in requests.into_iter().enumerate() {
-        let now = if i < 200 { 0.0 } else { 420.0 + (i - 200) as f64 * 4.8 };
+        let now = if i < 200 {
+            0.0
+        } else {
+            420.0 + (i - 200) as f64 * 4.8
+        };
         let wanted = req.pickup_window.earliest.max(req.dropoff_window.earliest);
         if wanted < now + 45.0 {
             let shift = now + 45.0 - wanted + 15.0;
@@ -167,8 +215,12 @@ fn run_insertion(args: &[String]) -> Result<(), String> {
         let r = instance.add_request(req).map_err(|e| e.to_string())?;
         plan.unserved.push(r);
         let start = Instant::now();
-        let plan_without = Plan { unserved: plan.unserved.iter().copied().filter(|&u| u != r).collect(), ..plan.clone() };
-        let outcome = darp::insert(&instance, &plan_without, r, now, &promises, &options).map_err(|e| e.to_string())?;
+        let plan_without = Plan {
+            unserved: plan.unserved.iter().copied().filter(|&u| u != r).collect(),
+            ..plan.clone()
+        };
+        let outcome = darp::insert(&instance, &plan_without, r, now, &promises, &options)
+            .map_err(|e| e.to_string())?;
         latencies.push(start.elapsed().as_secs_f64() * 1e3);
         match outcome {
             Insertion::Inserted(ins) => {

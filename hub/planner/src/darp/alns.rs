@@ -59,7 +59,13 @@ pub struct SearchOptions {
 impl SearchOptions {
     /// Default tuning with the given seed, one thread.
     pub fn new(seed: u64) -> Self {
-        SearchOptions { seed, threads: 1, start_worse: 0.02, cooling: 0.01, noise: 0.025 }
+        SearchOptions {
+            seed,
+            threads: 1,
+            start_worse: 0.02,
+            cooling: 0.01,
+            noise: 0.025,
+        }
     }
 }
 
@@ -79,8 +85,17 @@ pub(crate) struct Search<'p, 'a> {
 impl<'p, 'a> Search<'p, 'a> {
     pub fn new(pb: &'p Problem<'a>, opts: SearchOptions, seed: u64) -> Self {
         let vs = pb.inst.vehicles();
-        let class = (0..vs.len()).map(|k| (0..=k).find(|&j| vs[j] == vs[k]).unwrap_or(k)).collect();
-        Search { pb, rng: ChaCha8Rng::seed_from_u64(seed), ws: Workspace::default(), tm: Timing::default(), class, opts }
+        let class = (0..vs.len())
+            .map(|k| (0..=k).find(|&j| vs[j] == vs[k]).unwrap_or(k))
+            .collect();
+        Search {
+            pb,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            ws: Workspace::default(),
+            tm: Timing::default(),
+            class,
+            opts,
+        }
     }
 
     /// Runs the search from `start` and returns the best solution found.
@@ -93,7 +108,8 @@ impl<'p, 'a> Search<'p, 'a> {
         if n_free == 0 {
             return best;
         }
-        let t0 = (self.opts.start_worse * cur.objective(self.pb).max(1e-9)) / std::f64::consts::LN_2;
+        let t0 =
+            (self.opts.start_worse * cur.objective(self.pb).max(1e-9)) / std::f64::consts::LN_2;
         let mut wd = [1.0; DESTROYS];
         let mut wr = [1.0; REPAIRS];
         let mut sd = [0.0; DESTROYS];
@@ -101,7 +117,9 @@ impl<'p, 'a> Search<'p, 'a> {
         let mut nd = [0u32; DESTROYS];
         let mut nr = [0u32; REPAIRS];
         let q_min = 2.min(n_free);
-        let q_max = ((n_free as f64 * 0.25) as usize).clamp(q_min, 40);
+        let q_max = ((n_free as f64 * 0.25) as usize)
+            .max(8.min(n_free))
+            .clamp(q_min, 40);
         let mut since_best = 0u64;
         let mut it = 0u64;
         loop {
@@ -127,7 +145,10 @@ impl<'p, 'a> Search<'p, 'a> {
             self.repair(&mut cand, k, noise);
             let (oc, on) = (cur.objective(self.pb), cand.objective(self.pb));
             let mut score = 0.0;
-            if cand.better_than(&best) {
+            if cand.missing_promised(self.pb) > cur.missing_promised(self.pb) {
+                // Never trade a promised passenger for anything.
+                since_best += 1;
+            } else if cand.better_than(&best, self.pb) {
                 self.local_search(&mut cand);
                 best = cand.clone();
                 cur = cand;
@@ -148,7 +169,7 @@ impl<'p, 'a> Search<'p, 'a> {
             sr[r] += score;
             nd[d] += 1;
             nr[r] += 1;
-            if it % 100 == 0 {
+            if it.is_multiple_of(100) {
                 update_weights(&mut wd, &mut sd, &mut nd);
                 update_weights(&mut wr, &mut sr, &mut nr);
             }
@@ -238,10 +259,14 @@ impl<'p, 'a> Search<'p, 'a> {
         let m = pb.inst.matrices();
         let horizon = pb.max_arc * 10.0;
         let relate = |a: u32, b: u32| {
-            let (ra, rb) = (&pb.inst.requests()[a as usize], &pb.inst.requests()[b as usize]);
+            let (ra, rb) = (
+                &pb.inst.requests()[a as usize],
+                &pb.inst.requests()[b as usize],
+            );
             let dist = m.distance(ra.pickup, rb.pickup) + m.distance(ra.dropoff, rb.dropoff);
             let (ta, tb) = (times[a as usize], times[b as usize]);
-            9.0 * dist / pb.max_arc.max(1e-9) + 3.0 * ((ta.0 - tb.0).abs() + (ta.1 - tb.1).abs()) / horizon
+            9.0 * dist / pb.max_arc.max(1e-9)
+                + 3.0 * ((ta.0 - tb.0).abs() + (ta.1 - tb.1).abs()) / horizon
         };
         let mut rest = pool.to_vec();
         let first = rest.swap_remove(self.rng.random_range(0..rest.len()));
@@ -259,14 +284,24 @@ impl<'p, 'a> Search<'p, 'a> {
     /// All removable requests of one random used route, topped up at random.
     fn pick_route(&mut self, sol: &Solution, pool: &[u32], q: usize) -> Vec<u32> {
         let at = sol.route_of(self.pb);
-        let used: Vec<usize> = (0..sol.routes.len()).filter(|&k| sol.routes[k].used).collect();
+        let used: Vec<usize> = (0..sol.routes.len())
+            .filter(|&k| sol.routes[k].used)
+            .collect();
         if used.is_empty() {
             return self.pick_random(pool, q);
         }
         let k = used[self.rng.random_range(0..used.len())] as u32;
-        let mut out: Vec<u32> = pool.iter().copied().filter(|&r| at[r as usize] == k).collect();
+        let mut out: Vec<u32> = pool
+            .iter()
+            .copied()
+            .filter(|&r| at[r as usize] == k)
+            .collect();
         if out.len() < q / 2 {
-            let others: Vec<u32> = pool.iter().copied().filter(|&r| at[r as usize] != k).collect();
+            let others: Vec<u32> = pool
+                .iter()
+                .copied()
+                .filter(|&r| at[r as usize] != k)
+                .collect();
             let extra = self.pick_random(&others, (q / 2 - out.len()).min(others.len()));
             out.extend(extra);
         }
@@ -309,7 +344,13 @@ impl<'p, 'a> Search<'p, 'a> {
     /// Inserts `r` into route `k` at `ins` and refreshes the route.
     fn apply(&mut self, sol: &mut Solution, k: usize, r: usize, ins: Ins) {
         let route = &mut sol.routes[k];
-        splice(&route.stops, r, ins.i as usize, ins.j as usize, &mut self.ws.seq);
+        splice(
+            &route.stops,
+            r,
+            ins.i as usize,
+            ins.j as usize,
+            &mut self.ws.seq,
+        );
         std::mem::swap(&mut route.stops, &mut self.ws.seq);
         let ok = route.refresh(self.pb, &mut self.tm);
         debug_assert!(ok, "insertions are checked exactly");
@@ -321,7 +362,9 @@ impl<'p, 'a> Search<'p, 'a> {
         if r.used || !r.fixed.is_empty() {
             return true;
         }
-        !(0..k).any(|j| self.class[j] == self.class[k] && !sol.routes[j].used && sol.routes[j].fixed.is_empty())
+        !(0..k).any(|j| {
+            self.class[j] == self.class[k] && !sol.routes[j].used && sol.routes[j].fixed.is_empty()
+        })
     }
 
     /// Regret-k insertion of the bank (`k == 1`: greedy; `usize::MAX`: regret over all routes).
@@ -329,7 +372,11 @@ impl<'p, 'a> Search<'p, 'a> {
         let pb = self.pb;
         let mut pending: Vec<u32> = std::mem::take(&mut sol.unassigned);
         let nr = sol.routes.len();
-        let amp = if noise { self.opts.noise * pb.max_arc } else { 0.0 };
+        let amp = if noise {
+            self.opts.noise * pb.max_arc
+        } else {
+            0.0
+        };
         // Per pending request and route: the best insertion and its (noisy) cost.
         let mut ins: Vec<Option<Ins>> = vec![None; pending.len() * nr];
         let mut cost = vec![f64::INFINITY; pending.len() * nr];
@@ -349,7 +396,9 @@ impl<'p, 'a> Search<'p, 'a> {
                 }
                 let better = match pick {
                     None => true,
-                    Some((_, rg, cb)) => regret > rg + 1e-9 || ((regret - rg).abs() <= 1e-9 && c1 < cb),
+                    Some((_, rg, cb)) => {
+                        regret > rg + 1e-9 || ((regret - rg).abs() <= 1e-9 && c1 < cb)
+                    }
                 };
                 if better {
                     pick = Some((a, regret, c1));
@@ -360,7 +409,9 @@ impl<'p, 'a> Search<'p, 'a> {
                 break;
             };
             let row = &cost[a * nr..(a + 1) * nr];
-            let rt = (0..nr).min_by(|&x, &y| row[x].total_cmp(&row[y])).expect("routes exist");
+            let rt = (0..nr)
+                .min_by(|&x, &y| row[x].total_cmp(&row[y]))
+                .expect("routes exist");
             let chosen = ins[a * nr + rt].expect("finite cost means an insertion");
             let was_used = sol.routes[rt].used;
             self.apply(sol, rt, pending[a] as usize, chosen);
@@ -376,12 +427,15 @@ impl<'p, 'a> Search<'p, 'a> {
             cost.truncate(pending.len() * nr);
             // Refresh the column of the changed route, and of the next empty route of its class.
             let mut cols = vec![rt];
-            if !was_used {
-                if let Some(next) = (0..nr).find(|&j| {
-                    j != rt && self.class[j] == self.class[rt] && !sol.routes[j].used && sol.routes[j].fixed.is_empty()
-                }) {
-                    cols.push(next);
-                }
+            if !was_used
+                && let Some(next) = (0..nr).find(|&j| {
+                    j != rt
+                        && self.class[j] == self.class[rt]
+                        && !sol.routes[j].used
+                        && sol.routes[j].fixed.is_empty()
+                })
+            {
+                cols.push(next);
             }
             for &c in &cols {
                 for a2 in 0..pending.len() {
@@ -411,7 +465,13 @@ impl<'p, 'a> Search<'p, 'a> {
             cost[cell] = f64::INFINITY;
             return;
         }
-        let found = best_in_route(self.pb, &sol.routes[rt], pending[a] as usize, f64::INFINITY, &mut self.ws);
+        let found = best_in_route(
+            self.pb,
+            &sol.routes[rt],
+            pending[a] as usize,
+            f64::INFINITY,
+            &mut self.ws,
+        );
         ins[cell] = found;
         cost[cell] = match found {
             Some(f) if amp > 0.0 => (f.delta + self.rng.random_range(-amp..=amp)).max(0.0),
@@ -437,7 +497,9 @@ impl<'p, 'a> Search<'p, 'a> {
                 let old_cost = sol.routes[k].cost;
                 let saved = sol.routes[k].stops.clone();
                 let route = &mut sol.routes[k];
-                route.stops.retain(|&n| pb.nodes[n as usize].kind == Kind::Break || pb.nodes[n as usize].owner != r);
+                route.stops.retain(|&n| {
+                    pb.nodes[n as usize].kind == Kind::Break || pb.nodes[n as usize].owner != r
+                });
                 if !route.refresh(pb, &mut self.tm) {
                     route.stops = saved;
                     let ok = route.refresh(pb, &mut self.tm);
@@ -451,11 +513,12 @@ impl<'p, 'a> Search<'p, 'a> {
                     if !self.representative(sol, rt) {
                         continue;
                     }
-                    if let Some(f) = best_in_route(pb, &sol.routes[rt], r as usize, bound, &mut self.ws) {
-                        if f.delta < bound {
-                            bound = f.delta;
-                            best = Some((rt, f));
-                        }
+                    if let Some(f) =
+                        best_in_route(pb, &sol.routes[rt], r as usize, bound, &mut self.ws)
+                        && f.delta < bound
+                    {
+                        bound = f.delta;
+                        best = Some((rt, f));
                     }
                 }
                 match best {
@@ -541,7 +604,12 @@ fn update_weights(w: &mut [f64], score: &mut [f64], count: &mut [u32]) {
 }
 
 /// Runs `opts.threads` independent searches and returns the best solution (ties: lowest thread).
-pub(crate) fn search(pb: &Problem, start: Solution, opts: SearchOptions, budget: Budget) -> Solution {
+pub(crate) fn search(
+    pb: &Problem,
+    start: Solution,
+    opts: SearchOptions,
+    budget: Budget,
+) -> Solution {
     let threads = opts.threads.max(1);
     let seed_of = |t: usize| opts.seed ^ (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     if threads == 1 {
@@ -554,11 +622,14 @@ pub(crate) fn search(pb: &Problem, start: Solution, opts: SearchOptions, budget:
                 s.spawn(move || Search::new(pb, opts, seed_of(t)).run(st, budget))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("search threads do not panic")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("search threads do not panic"))
+            .collect()
     });
     let mut best: Option<Solution> = None;
     for r in results {
-        if best.as_ref().is_none_or(|b| r.better_than(b)) {
+        if best.as_ref().is_none_or(|b| r.better_than(b, pb)) {
             best = Some(r);
         }
     }

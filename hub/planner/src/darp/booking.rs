@@ -23,7 +23,11 @@ pub struct InsertOptions {
 impl Default for InsertOptions {
     /// Minutes: a 15-minute promise, alternatives every 15 minutes up to 3 hours away.
     fn default() -> Self {
-        InsertOptions { promise_width: 15.0, alternative_step: 15.0, alternative_range: 180.0 }
+        InsertOptions {
+            promise_width: 15.0,
+            alternative_step: 15.0,
+            alternative_range: 180.0,
+        }
     }
 }
 
@@ -129,18 +133,36 @@ pub fn insert(
     if !vs.iter().any(|v| v.wheelchairs >= req.wheelchairs) {
         return Ok(reject(RejectReason::NoWheelchairPlace));
     }
-    if !vs.iter().any(|v| v.wheelchairs >= req.wheelchairs && v.seats >= req.seats) {
+    if !vs
+        .iter()
+        .any(|v| v.wheelchairs >= req.wheelchairs && v.seats >= req.seats)
+    {
         return Ok(reject(RejectReason::NoSeats));
     }
     let mut pb = Problem::new(instance, promises, now);
     let sol = Solution::from_plan(&pb, plan);
     let mut ws = Workspace::default();
     if let Some((k, ins)) = best_anywhere(&pb, &sol, request, &mut ws) {
-        return Ok(Insertion::Inserted(accept(&pb, &sol, plan, request, k, ins, options)));
+        return Ok(Insertion::Inserted(accept(
+            &pb, &sol, plan, request, k, ins, options,
+        )));
     }
     let alone = pb.servable(request)
-        && (0..vs.len()).any(|k| best_in_route(&pb, &RouteState::new(&pb, k), request, f64::INFINITY, &mut ws).is_some());
-    let reason = if alone { RejectReason::NoCapacityAtThatTime } else { RejectReason::TimeWindowImpossible };
+        && (0..vs.len()).any(|k| {
+            best_in_route(
+                &pb,
+                &RouteState::new(&pb, k),
+                request,
+                f64::INFINITY,
+                &mut ws,
+            )
+            .is_some()
+        });
+    let reason = if alone {
+        RejectReason::NoCapacityAtThatTime
+    } else {
+        RejectReason::TimeWindowImpossible
+    };
     let (mut earlier, mut later) = (None, None);
     let step = options.alternative_step.max(1e-6);
     let steps = (options.alternative_range / step).floor() as usize;
@@ -150,11 +172,22 @@ pub fn insert(
                 continue;
             }
             let shift = sign * step * i as f64;
-            let (pw, dw) = (req.pickup_window.shifted(shift), req.dropoff_window.shifted(shift));
-            let promised = promises.iter().filter(|p| p.request == request).fold(pw, |w, p| w.intersect(&p.pickup));
+            let (pw, dw) = (
+                req.pickup_window.shifted(shift),
+                req.dropoff_window.shifted(shift),
+            );
+            let promised = promises
+                .iter()
+                .filter(|p| p.request == request)
+                .fold(pw, |w, p| w.intersect(&p.pickup));
             pb.set_request_windows(request, promised, dw);
             if let Some((k, _)) = best_anywhere(&pb, &sol, request, &mut ws) {
-                let alt = Alternative { shift, pickup_window: pw, dropoff_window: dw, vehicle: k };
+                let alt = Alternative {
+                    shift,
+                    pickup_window: pw,
+                    dropoff_window: dw,
+                    vehicle: k,
+                };
                 if sign < 0.0 {
                     earlier = Some(alt);
                 } else {
@@ -166,22 +199,35 @@ pub fn insert(
             break;
         }
     }
-    Ok(Insertion::Rejected(Rejected { reason, earlier, later }))
+    Ok(Insertion::Rejected(Rejected {
+        reason,
+        earlier,
+        later,
+    }))
 }
 
 fn reject(reason: RejectReason) -> Insertion {
-    Insertion::Rejected(Rejected { reason, earlier: None, later: None })
+    Insertion::Rejected(Rejected {
+        reason,
+        earlier: None,
+        later: None,
+    })
 }
 
 /// The cheapest feasible insertion over all routes.
-fn best_anywhere(pb: &Problem, sol: &Solution, r: usize, ws: &mut Workspace) -> Option<(usize, Ins)> {
+fn best_anywhere(
+    pb: &Problem,
+    sol: &Solution,
+    r: usize,
+    ws: &mut Workspace,
+) -> Option<(usize, Ins)> {
     let mut best: Option<(usize, Ins)> = None;
     for (k, route) in sol.routes.iter().enumerate() {
         let bound = best.map_or(f64::INFINITY, |b| b.1.delta);
-        if let Some(f) = best_in_route(pb, route, r, bound, ws) {
-            if f.delta < bound {
-                best = Some((k, f));
-            }
+        if let Some(f) = best_in_route(pb, route, r, bound, ws)
+            && f.delta < bound
+        {
+            best = Some((k, f));
         }
     }
     best
@@ -203,9 +249,17 @@ fn accept(
     let mut tm = Timing::default();
     let ok = route.refresh(pb, &mut tm);
     debug_assert!(ok, "the insertion was checked exactly");
-    let pos = route.stops.iter().position(|&n| n == 2 * r as u32).expect("just inserted") + 1;
+    let pos = route
+        .stops
+        .iter()
+        .position(|&n| n == 2 * r as u32)
+        .expect("just inserted")
+        + 1;
     let feasible = TimeWindow::new(route.b[pos], route.u[pos]);
-    let mut one = Solution { routes: vec![route], unassigned: Vec::new() };
+    let mut one = Solution {
+        routes: vec![route],
+        unassigned: Vec::new(),
+    };
     // Export only this route; the others stay exactly as the caller has them.
     one.routes[0].vehicle = k;
     let exported = export_one(pb, &one);
@@ -215,23 +269,32 @@ fn accept(
     // Safety net: a request the old route served but the loaded route lost (only possible when
     // the given plan was infeasible for the promises) is reported unserved, never dropped.
     for s in &plan.routes[k].stops {
-        if let super::model::Stop::Pickup(q) = s.stop {
-            if new_plan.position_of(q).is_none() {
-                new_plan.unserved.push(q);
-            }
+        if let super::model::Stop::Pickup(q) = s.stop
+            && new_plan.position_of(q).is_none()
+        {
+            new_plan.unserved.push(q);
         }
     }
     let (_, p, d) = new_plan.position_of(r).expect("the request was inserted");
-    let (pickup_time, dropoff_time) = (new_plan.routes[k].stops[p].time, new_plan.routes[k].stops[d].time);
+    let (pickup_time, dropoff_time) = (
+        new_plan.routes[k].stops[p].time,
+        new_plan.routes[k].stops[d].time,
+    );
     let w = options.promise_width.max(0.0);
     let (lo, hi) = (feasible.earliest, feasible.latest);
     let centred = pickup_time - w / 2.0;
-    let (start, robust) =
-        if hi - lo >= w { (centred.clamp(lo, hi - w), true) } else { (centred.clamp(hi - w, lo), false) };
+    let (start, robust) = if hi - lo >= w {
+        (centred.clamp(lo, hi - w), true)
+    } else {
+        (centred.clamp(hi - w, lo), false)
+    };
     Inserted {
         plan: new_plan,
         vehicle: k,
-        promise: Promise { request: r, pickup: TimeWindow::new(start, start + w) },
+        promise: Promise {
+            request: r,
+            pickup: TimeWindow::new(start, start + w),
+        },
         robust,
         feasible_pickup: feasible,
         pickup_time,

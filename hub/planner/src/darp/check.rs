@@ -39,7 +39,11 @@ pub enum Violation {
     Travel { vehicle: usize, position: usize },
     /// A start of service lies outside its window (or a promise).
     #[error("vehicle {vehicle}: stop {position} at {time} outside its window")]
-    Window { vehicle: usize, position: usize, time: f64 },
+    Window {
+        vehicle: usize,
+        position: usize,
+        time: f64,
+    },
     /// A passenger rides longer than allowed.
     #[error("request {request}: ride time {ride} exceeds {max}")]
     RideTime { request: usize, ride: f64, max: f64 },
@@ -56,12 +60,20 @@ pub enum Violation {
 
 /// Checks every constraint of `plan` against `instance` and the `promises` (hard pickup
 /// windows). Times are taken from the plan as given.
-pub fn check(instance: &Instance, plan: &Plan, promises: &[Promise]) -> Result<CheckReport, Violation> {
+pub fn check(
+    instance: &Instance,
+    plan: &Plan,
+    promises: &[Promise],
+) -> Result<CheckReport, Violation> {
     let reqs = instance.requests();
     let vehicles = instance.vehicles();
     let m = instance.matrices();
     if plan.routes.len() != vehicles.len() {
-        return Err(Violation::Malformed(format!("{} routes for {} vehicles", plan.routes.len(), vehicles.len())));
+        return Err(Violation::Malformed(format!(
+            "{} routes for {} vehicles",
+            plan.routes.len(),
+            vehicles.len()
+        )));
     }
     let mut seen = vec![false; reqs.len()];
     for &r in &plan.unserved {
@@ -75,7 +87,10 @@ pub fn check(instance: &Instance, plan: &Plan, promises: &[Promise]) -> Result<C
     let mut served = 0;
     for (k, route) in plan.routes.iter().enumerate() {
         if route.vehicle != k {
-            return Err(Violation::Malformed(format!("route {k} names vehicle {}", route.vehicle)));
+            return Err(Violation::Malformed(format!(
+                "route {k} names vehicle {}",
+                route.vehicle
+            )));
         }
         let v = &vehicles[k];
         // Pairing and uniqueness.
@@ -102,12 +117,22 @@ pub fn check(instance: &Instance, plan: &Plan, promises: &[Promise]) -> Result<C
             }
         }
         for (r, p) in picked_at.iter().enumerate() {
-            if p.is_some() && route.stops.iter().filter(|s| s.stop == Stop::Dropoff(r)).count() != 1 {
+            if p.is_some()
+                && route
+                    .stops
+                    .iter()
+                    .filter(|s| s.stop == Stop::Dropoff(r))
+                    .count()
+                    != 1
+            {
                 return Err(Violation::Pairing(r));
             }
         }
         let used = route.stops.iter().any(|s| s.stop != Stop::Break);
-        if breaks > 1 || (breaks == 1 && v.rest.is_none()) || (used && v.rest.is_some() && breaks == 0) {
+        if breaks > 1
+            || (breaks == 1 && v.rest.is_none())
+            || (used && v.rest.is_some() && breaks == 0)
+        {
             return Err(Violation::Break(k));
         }
         if !used {
@@ -125,9 +150,16 @@ pub fn check(instance: &Instance, plan: &Plan, promises: &[Promise]) -> Result<C
         let (mut seats, mut wheelchairs) = (0i64, 0i64);
         for (pos, s) in route.stops.iter().enumerate() {
             if s.time < ready - TOL {
-                return Err(Violation::Travel { vehicle: k, position: pos });
+                return Err(Violation::Travel {
+                    vehicle: k,
+                    position: pos,
+                });
             }
-            let window_err = Violation::Window { vehicle: k, position: pos, time: s.time };
+            let window_err = Violation::Window {
+                vehicle: k,
+                position: pos,
+                time: s.time,
+            };
             match s.stop {
                 Stop::Pickup(r) | Stop::Dropoff(r) => {
                     let q = &reqs[r];
@@ -136,18 +168,28 @@ pub fn check(instance: &Instance, plan: &Plan, promises: &[Promise]) -> Result<C
                         _ => (q.dropoff, q.dropoff_window, q.dropoff_service, -1),
                     };
                     if s.time < ready + m.time(place, at) - TOL {
-                        return Err(Violation::Travel { vehicle: k, position: pos });
+                        return Err(Violation::Travel {
+                            vehicle: k,
+                            position: pos,
+                        });
                     }
                     if !window.contains(s.time, TOL) {
                         return Err(window_err);
                     }
-                    if sign > 0 && promises.iter().any(|p| p.request == r && !p.pickup.contains(s.time, TOL)) {
+                    if sign > 0
+                        && promises
+                            .iter()
+                            .any(|p| p.request == r && !p.pickup.contains(s.time, TOL))
+                    {
                         return Err(window_err);
                     }
                     seats += sign * q.seats as i64;
                     wheelchairs += sign * q.wheelchairs as i64;
                     if seats > v.seats as i64 || wheelchairs > v.wheelchairs as i64 {
-                        return Err(Violation::Capacity { vehicle: k, position: pos });
+                        return Err(Violation::Capacity {
+                            vehicle: k,
+                            position: pos,
+                        });
                     }
                     place = at;
                     ready = s.time + service;
@@ -162,7 +204,10 @@ pub fn check(instance: &Instance, plan: &Plan, promises: &[Promise]) -> Result<C
             }
         }
         if route.end < ready + m.time(place, v.end) - TOL {
-            return Err(Violation::Travel { vehicle: k, position: route.stops.len() });
+            return Err(Violation::Travel {
+                vehicle: k,
+                position: route.stops.len(),
+            });
         }
         // Ride times.
         for (pos, s) in route.stops.iter().enumerate() {
@@ -171,7 +216,11 @@ pub fn check(instance: &Instance, plan: &Plan, promises: &[Promise]) -> Result<C
                 let q = &reqs[r];
                 let ride = s.time - (route.stops[p].time + q.pickup_service);
                 if ride > q.max_ride + TOL {
-                    return Err(Violation::RideTime { request: r, ride, max: q.max_ride });
+                    return Err(Violation::RideTime {
+                        request: r,
+                        ride,
+                        max: q.max_ride,
+                    });
                 }
                 let _ = pos;
             }

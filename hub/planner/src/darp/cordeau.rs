@@ -22,20 +22,34 @@ struct Line {
 
 /// Parses a Cordeau instance (either header variant).
 pub fn parse(text: &str) -> Result<Instance, DarpError> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (hl, header) = lines.next().ok_or_else(|| parse_err(1, "empty file"))?;
     let h: Vec<f64> = numbers(header, hl + 1)?;
     if h.len() < 5 {
         return Err(parse_err(hl + 1, "header needs K N T Q L"));
     }
-    let (k, size, duration, capacity, max_ride) = (h[0] as usize, h[1] as usize, h[2], h[3] as u32, h[4]);
+    let (k, size, duration, capacity, max_ride) =
+        (h[0] as usize, h[1] as usize, h[2], h[3] as u32, h[4]);
     let mut nodes = Vec::new();
     for (no, l) in lines {
         let v = numbers(l, no + 1)?;
         if v.len() < 7 {
-            return Err(parse_err(no + 1, "node line needs id x y service load earliest latest"));
+            return Err(parse_err(
+                no + 1,
+                "node line needs id x y service load earliest latest",
+            ));
         }
-        nodes.push(Line { x: v[1], y: v[2], service: v[3], load: v[4] as i64, earliest: v[5], latest: v[6] });
+        nodes.push(Line {
+            x: v[1],
+            y: v[2],
+            service: v[3],
+            load: v[4] as i64,
+            earliest: v[5],
+            latest: v[6],
+        });
     }
     let (n, end) = if nodes.len() == size + 1 && size % 2 == 0 {
         (size / 2, 0)
@@ -44,7 +58,10 @@ pub fn parse(text: &str) -> Result<Instance, DarpError> {
     } else {
         return Err(parse_err(
             1,
-            &format!("{} node lines fit neither N + 1 nor 2N + 2 for N = {size}", nodes.len()),
+            &format!(
+                "{} node lines fit neither N + 1 nor 2N + 2 for N = {size}",
+                nodes.len()
+            ),
         ));
     };
     let points: Vec<(f64, f64)> = nodes.iter().map(|l| (l.x, l.y)).collect();
@@ -53,7 +70,10 @@ pub fn parse(text: &str) -> Result<Instance, DarpError> {
     for i in 1..=n {
         let (p, d) = (&nodes[i], &nodes[n + i]);
         if p.load <= 0 || d.load != -p.load {
-            return Err(parse_err(i + 1, "pickup load must be positive and match its drop-off"));
+            return Err(parse_err(
+                i + 1,
+                "pickup load must be positive and match its drop-off",
+            ));
         }
         requests.push(Request {
             pickup: i,
@@ -82,12 +102,18 @@ pub fn parse(text: &str) -> Result<Instance, DarpError> {
 
 fn numbers(line: &str, no: usize) -> Result<Vec<f64>, DarpError> {
     line.split_whitespace()
-        .map(|w| w.parse::<f64>().map_err(|_| parse_err(no, &format!("not a number: {w:?}"))))
+        .map(|w| {
+            w.parse::<f64>()
+                .map_err(|_| parse_err(no, &format!("not a number: {w:?}")))
+        })
         .collect()
 }
 
 fn parse_err(line: usize, message: &str) -> DarpError {
-    DarpError::Parse { line, message: message.to_string() }
+    DarpError::Parse {
+        line,
+        message: message.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -96,7 +122,8 @@ mod tests {
 
     #[test]
     fn reads_both_variants() {
-        let v2006 = "1 1 100 3 30\n0 0 0 0 0 0 480\n1 3 4 2 1 0 100\n2 6 8 2 -1 50 60\n3 0 0 0 0 0 480\n";
+        let v2006 =
+            "1 1 100 3 30\n0 0 0 0 0 0 480\n1 3 4 2 1 0 100\n2 6 8 2 -1 50 60\n3 0 0 0 0 0 480\n";
         let i = parse(v2006).expect("2006 variant parses");
         assert_eq!(i.requests().len(), 1);
         assert_eq!(i.vehicles()[0].end, 3);

@@ -49,7 +49,11 @@ pub(crate) fn best_in_route(
         return None;
     }
     let m = route.stops.len(); // timing nodes 0..=m+1
-    let fixed_cost = if route.used { 0.0 } else { pb.inst.weights().vehicle };
+    let fixed_cost = if route.used {
+        0.0
+    } else {
+        pb.inst.weights().vehicle
+    };
     let bound = bound - fixed_cost;
     let max_ride = p.gap - p.s;
     let t_pd = pb.time(p.loc, d.loc);
@@ -79,7 +83,11 @@ pub(crate) fn best_in_route(
         {
             let bd = d.e.max(bp + p.s + t_pd);
             if bd <= d.l + EPS {
-                let to_next = if route.is_break[i + 1] { 0.0 } else { pb.time(d.loc, loc[i + 1]) };
+                let to_next = if route.is_break[i + 1] {
+                    0.0
+                } else {
+                    pb.time(d.loc, loc[i + 1])
+                };
                 if bd + d.s + to_next <= u[i + 1] + EPS {
                     let delta = base + pb.arc(p.loc, d.loc) + pb.arc(d.loc, nli);
                     if delta < bound {
@@ -92,14 +100,22 @@ pub(crate) fn best_in_route(
             continue;
         }
         // Drop-off after a later node k: walk k forward with the push the pickup causes.
-        let t_first = if route.is_break[i + 1] { 0.0 } else { pb.time(p.loc, loc[i + 1]) };
+        let t_first = if route.is_break[i + 1] {
+            0.0
+        } else {
+            pb.time(p.loc, loc[i + 1])
+        };
         let mut bk = b[i + 1].max(bp + p.s + t_first);
         if bk > u[i + 1] + EPS {
             continue;
         }
         let delta_p = base + pb.arc(p.loc, nli);
         let mut path = t_first;
-        let mut at = if route.is_break[i + 1] { p.loc } else { loc[i + 1] };
+        let mut at = if route.is_break[i + 1] {
+            p.loc
+        } else {
+            loc[i + 1]
+        };
         let mut k = i + 1;
         while k <= m {
             if route.seats[k] + p.seats > cap_s || route.wc[k] + p.wc > cap_w {
@@ -113,9 +129,14 @@ pub(crate) fn best_in_route(
             let ride_lb = path + sv[k] + tkd;
             let bd = d.e.max(depart_k + tkd);
             if bd <= d.l + EPS && ride_lb <= max_ride + EPS {
-                let to_next = if route.is_break[k + 1] { 0.0 } else { pb.time(d.loc, loc[k + 1]) };
+                let to_next = if route.is_break[k + 1] {
+                    0.0
+                } else {
+                    pb.time(d.loc, loc[k + 1])
+                };
                 if bd + d.s + to_next <= u[k + 1] + EPS {
-                    let delta = delta_p + pb.arc(at, d.loc) + pb.arc(d.loc, nl[k]) - pb.arc(at, nl[k]);
+                    let delta =
+                        delta_p + pb.arc(at, d.loc) + pb.arc(d.loc, nl[k]) - pb.arc(at, nl[k]);
                     if delta < bound {
                         ws.cands.push((delta, i as u32, k as u32));
                     }
@@ -124,7 +145,11 @@ pub(crate) fn best_in_route(
             if k == m {
                 break;
             }
-            let t_next = if route.is_break[k + 1] { 0.0 } else { pb.time(at, loc[k + 1]) };
+            let t_next = if route.is_break[k + 1] {
+                0.0
+            } else {
+                pb.time(at, loc[k + 1])
+            };
             path += sv[k] + t_next;
             bk = b[k + 1].max(bk + sv[k] + t_next);
             if bk > u[k + 1] + EPS {
@@ -149,15 +174,17 @@ pub(crate) fn best_in_route(
             .min_by(|a, b| a.1.0.total_cmp(&b.1.0))
             .expect("candidates are not empty");
         let (delta, i, j) = ws.cands.swap_remove(pos);
-        if let Some(bst) = best {
-            if delta >= bst.delta {
-                break;
-            }
+        if best.is_some_and(|b| delta >= b.delta) {
+            break;
         }
         splice(&route.stops, r, i as usize, j as usize, &mut ws.seq);
         if let Some(cost) = evaluate(pb, route.vehicle, &ws.seq, &route.fixed, &mut ws.tm, false) {
             if !ride_weighted {
-                return Some(Ins { delta: delta + fixed_cost, i, j });
+                return Some(Ins {
+                    delta: delta + fixed_cost,
+                    i,
+                    j,
+                });
             }
             let exact = cost - route.cost;
             if best.is_none_or(|b| exact < b.delta) && exact < bound + fixed_cost {

@@ -30,10 +30,13 @@ mod solution;
 mod timing;
 
 pub use alns::{Budget, SearchOptions};
-pub use booking::{Alternative, InsertOptions, Inserted, Insertion, RejectReason, Rejected, insert};
+pub use booking::{
+    Alternative, InsertOptions, Inserted, Insertion, RejectReason, Rejected, insert,
+};
 pub use check::{CheckReport, Violation, check};
 pub use model::{
-    Break, Instance, Matrices, Plan, Promise, Request, Route, ScheduledStop, Stop, TimeWindow, Vehicle, Weights,
+    Break, Instance, Matrices, Plan, Promise, Request, Route, ScheduledStop, Stop, TimeWindow,
+    Vehicle, Weights,
 };
 
 use problem::Problem;
@@ -74,8 +77,9 @@ pub fn optimise(instance: &Instance, options: &SearchOptions, budget: Budget) ->
 }
 
 /// Improves a running plan at time `now`: stops that started before `now` (and those vehicles
-/// are driving to) keep place and time, every promise stays a hard window, and requests of the
-/// instance that the plan does not serve are tried again. Never returns a plan worse than the
+/// are driving to) keep place and time, every promise stays a hard window, every promised
+/// request stays served, and requests of the instance that the plan does not serve are tried
+/// again. Never returns a plan worse than the
 /// given one (served count first, then cost) if that was feasible.
 pub fn reoptimise(
     instance: &Instance,

@@ -17,7 +17,10 @@ pub struct TimeWindow {
 
 impl TimeWindow {
     /// A window that never binds.
-    pub const ANY: TimeWindow = TimeWindow { earliest: f64::NEG_INFINITY, latest: f64::INFINITY };
+    pub const ANY: TimeWindow = TimeWindow {
+        earliest: f64::NEG_INFINITY,
+        latest: f64::INFINITY,
+    };
 
     /// The window `[earliest, latest]`.
     pub fn new(earliest: f64, latest: f64) -> Self {
@@ -31,12 +34,17 @@ impl TimeWindow {
 
     /// The intersection of both windows (may be empty, see [`TimeWindow::is_empty`]).
     pub fn intersect(&self, other: &TimeWindow) -> TimeWindow {
-        TimeWindow::new(self.earliest.max(other.earliest), self.latest.min(other.latest))
+        TimeWindow::new(
+            self.earliest.max(other.earliest),
+            self.latest.min(other.latest),
+        )
     }
 
     /// Whether no time lies in the window.
     pub fn is_empty(&self) -> bool {
-        !(self.earliest <= self.latest)
+        self.earliest
+            .partial_cmp(&self.latest)
+            .is_none_or(|o| o.is_gt())
     }
 
     /// The window moved by `delta` (negative = earlier).
@@ -66,10 +74,20 @@ impl Matrices {
                 distance.len()
             )));
         }
-        if let Some(bad) = time.iter().chain(&distance).find(|v| !v.is_finite() || **v < 0.0) {
-            return Err(DarpError::Matrix(format!("entry {bad} is not a finite non-negative number")));
+        if let Some(bad) = time
+            .iter()
+            .chain(&distance)
+            .find(|v| !v.is_finite() || **v < 0.0)
+        {
+            return Err(DarpError::Matrix(format!(
+                "entry {bad} is not a finite non-negative number"
+            )));
         }
-        Ok(Matrices { size, time, distance })
+        Ok(Matrices {
+            size,
+            time,
+            distance,
+        })
     }
 
     /// Matrices where travel time and distance both equal the Euclidean distance of the points.
@@ -81,7 +99,11 @@ impl Matrices {
                 d.push(((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt());
             }
         }
-        Matrices { size, time: d.clone(), distance: d }
+        Matrices {
+            size,
+            time: d.clone(),
+            distance: d,
+        }
     }
 
     /// Number of locations.
@@ -235,7 +257,12 @@ pub struct Weights {
 impl Default for Weights {
     /// Total distance only, as in the academic benchmarks.
     fn default() -> Self {
-        Weights { distance: 1.0, driving_time: 0.0, vehicle: 0.0, ride_time: 0.0 }
+        Weights {
+            distance: 1.0,
+            driving_time: 0.0,
+            vehicle: 0.0,
+            ride_time: 0.0,
+        }
     }
 }
 
@@ -255,8 +282,12 @@ impl Instance {
         requests: Vec<Request>,
         vehicles: Vec<Vehicle>,
     ) -> Result<Self, DarpError> {
-        let mut instance =
-            Instance { matrices, requests: Vec::new(), vehicles: Vec::new(), weights: Weights::default() };
+        let mut instance = Instance {
+            matrices,
+            requests: Vec::new(),
+            vehicles: Vec::new(),
+            weights: Weights::default(),
+        };
         for v in vehicles {
             instance.add_vehicle(v)?;
         }
@@ -277,19 +308,32 @@ impl Instance {
         let n = self.matrices.size();
         let index = self.requests.len();
         if request.pickup >= n || request.dropoff >= n {
-            return Err(DarpError::Request { index, message: "location index out of range".into() });
+            return Err(DarpError::Request {
+                index,
+                message: "location index out of range".into(),
+            });
         }
-        let numbers = [request.pickup_service, request.dropoff_service, request.max_ride];
+        let numbers = [
+            request.pickup_service,
+            request.dropoff_service,
+            request.max_ride,
+        ];
         if numbers.iter().any(|v| v.is_nan() || *v < 0.0)
             || request.pickup_window.earliest.is_nan()
             || request.pickup_window.latest.is_nan()
             || request.dropoff_window.earliest.is_nan()
             || request.dropoff_window.latest.is_nan()
         {
-            return Err(DarpError::Request { index, message: "negative or NaN time".into() });
+            return Err(DarpError::Request {
+                index,
+                message: "negative or NaN time".into(),
+            });
         }
         if request.seats + request.wheelchairs == 0 {
-            return Err(DarpError::Request { index, message: "carries nobody".into() });
+            return Err(DarpError::Request {
+                index,
+                message: "carries nobody".into(),
+            });
         }
         self.requests.push(request);
         Ok(index)
@@ -300,15 +344,27 @@ impl Instance {
         let index = self.vehicles.len();
         let n = self.matrices.size();
         if vehicle.start >= n || vehicle.end >= n {
-            return Err(DarpError::Vehicle { index, message: "depot location out of range".into() });
+            return Err(DarpError::Vehicle {
+                index,
+                message: "depot location out of range".into(),
+            });
         }
         if vehicle.shift.is_empty() || vehicle.max_duration.is_nan() || vehicle.max_duration < 0.0 {
-            return Err(DarpError::Vehicle { index, message: "empty shift or bad duration".into() });
+            return Err(DarpError::Vehicle {
+                index,
+                message: "empty shift or bad duration".into(),
+            });
         }
-        if let Some(b) = vehicle.rest {
-            if !(b.earliest_start <= b.latest_start) || !(b.duration >= 0.0) {
-                return Err(DarpError::Vehicle { index, message: "bad break".into() });
-            }
+        if let Some(b) = vehicle.rest
+            && (b.earliest_start.is_nan()
+                || b.earliest_start > b.latest_start
+                || b.duration.is_nan()
+                || b.duration < 0.0)
+        {
+            return Err(DarpError::Vehicle {
+                index,
+                message: "bad break".into(),
+            });
         }
         self.vehicles.push(vehicle);
         Ok(index)
@@ -395,7 +451,12 @@ impl Plan {
                 .vehicles()
                 .iter()
                 .enumerate()
-                .map(|(k, v)| Route { vehicle: k, start: v.shift.earliest, stops: Vec::new(), end: v.shift.earliest })
+                .map(|(k, v)| Route {
+                    vehicle: k,
+                    start: v.shift.earliest,
+                    stops: Vec::new(),
+                    end: v.shift.earliest,
+                })
                 .collect(),
             unserved: (0..instance.requests().len()).collect(),
         }
@@ -403,12 +464,18 @@ impl Plan {
 
     /// Total driving distance of all routes.
     pub fn distance(&self, instance: &Instance) -> f64 {
-        self.routes.iter().map(|r| route_metric(instance, r, |m, a, b| m.distance(a, b))).sum()
+        self.routes
+            .iter()
+            .map(|r| route_metric(instance, r, |m, a, b| m.distance(a, b)))
+            .sum()
     }
 
     /// Total driving time of all routes (without waiting, service and breaks).
     pub fn driving_time(&self, instance: &Instance) -> f64 {
-        self.routes.iter().map(|r| route_metric(instance, r, |m, a, b| m.time(a, b))).sum()
+        self.routes
+            .iter()
+            .map(|r| route_metric(instance, r, |m, a, b| m.time(a, b)))
+            .sum()
     }
 
     /// Number of vehicles serving at least one request.
@@ -418,7 +485,11 @@ impl Plan {
 
     /// Number of requests served.
     pub fn served(&self) -> usize {
-        self.routes.iter().flat_map(|r| &r.stops).filter(|s| matches!(s.stop, Stop::Pickup(_))).count()
+        self.routes
+            .iter()
+            .flat_map(|r| &r.stops)
+            .filter(|s| matches!(s.stop, Stop::Pickup(_)))
+            .count()
     }
 
     /// Sum over served requests of (drop-off start - pickup end).
@@ -459,7 +530,11 @@ impl Plan {
 }
 
 /// Sums `f` over the physical legs of a route (a break sits where the vehicle already is).
-fn route_metric(instance: &Instance, route: &Route, f: impl Fn(&Matrices, usize, usize) -> f64) -> f64 {
+fn route_metric(
+    instance: &Instance,
+    route: &Route,
+    f: impl Fn(&Matrices, usize, usize) -> f64,
+) -> f64 {
     if !route.is_used() {
         return 0.0;
     }

@@ -48,6 +48,8 @@ pub(crate) struct Problem<'a> {
     pub max_arc: f64,
     /// Cost of leaving a request unserved in the scalar objective used for acceptance.
     pub penalty: f64,
+    /// Requests with a promised pickup window: they must stay served.
+    pub promised: Vec<bool>,
 }
 
 impl<'a> Problem<'a> {
@@ -63,7 +65,13 @@ impl<'a> Problem<'a> {
             now,
             max_arc: 0.0,
             penalty: 0.0,
+            promised: vec![false; n_req],
         };
+        for p in promises {
+            if let Some(x) = pb.promised.get_mut(p.request) {
+                *x = true;
+            }
+        }
         for (r, req) in inst.requests().iter().enumerate() {
             let mut pw = req.pickup_window;
             for p in promises.iter().filter(|p| p.request == r) {
@@ -74,9 +82,9 @@ impl<'a> Problem<'a> {
             pb.nodes.push(d);
         }
         for (k, v) in inst.vehicles().iter().enumerate() {
-            let (e, l, s) = v
-                .rest
-                .map_or((f64::NEG_INFINITY, f64::INFINITY, 0.0), |b| (b.earliest_start, b.latest_start, b.duration));
+            let (e, l, s) = v.rest.map_or((f64::NEG_INFINITY, f64::INFINITY, 0.0), |b| {
+                (b.earliest_start, b.latest_start, b.duration)
+            });
             pb.nodes.push(Node {
                 kind: Kind::Break,
                 loc: u32::MAX,
@@ -92,7 +100,12 @@ impl<'a> Problem<'a> {
         // A scale for noise and penalties without scanning the whole matrix: the longest trip
         // from a depot to any place in use and back.
         let mut max_arc: f64 = 1e-9;
-        let depots: Vec<u32> = inst.vehicles().iter().map(|v| v.start as u32).take(4).collect();
+        let depots: Vec<u32> = inst
+            .vehicles()
+            .iter()
+            .map(|v| v.start as u32)
+            .take(4)
+            .collect();
         for req in inst.requests() {
             for &x in &[req.pickup as u32, req.dropoff as u32] {
                 for &d in &depots {
@@ -156,7 +169,11 @@ impl<'a> Problem<'a> {
     pub fn arc(&self, a: u32, b: u32) -> f64 {
         let m = self.inst.matrices();
         let d = self.wd * m.distance(a as usize, b as usize);
-        if self.wt == 0.0 { d } else { d + self.wt * m.time(a as usize, b as usize) }
+        if self.wt == 0.0 {
+            d
+        } else {
+            d + self.wt * m.time(a as usize, b as usize)
+        }
     }
 
     #[inline]
@@ -178,7 +195,11 @@ impl<'a> Problem<'a> {
         let d = &self.nodes[2 * r + 1];
         p.e <= p.l + EPS
             && d.e <= d.l + EPS
-            && self.inst.vehicles().iter().any(|v| v.seats as i32 >= p.seats && v.wheelchairs as i32 >= p.wc)
+            && self
+                .inst
+                .vehicles()
+                .iter()
+                .any(|v| v.seats as i32 >= p.seats && v.wheelchairs as i32 >= p.wc)
     }
 
     pub fn stop_of(&self, node: u32) -> Stop {
@@ -228,7 +249,11 @@ pub(crate) struct RouteState {
 
 impl RouteState {
     pub fn new(pb: &Problem, vehicle: usize) -> RouteState {
-        let stops = if pb.has_break(vehicle) { vec![pb.break_node(vehicle)] } else { Vec::new() };
+        let stops = if pb.has_break(vehicle) {
+            vec![pb.break_node(vehicle)]
+        } else {
+            Vec::new()
+        };
         let mut r = RouteState {
             vehicle,
             stops,
@@ -257,7 +282,10 @@ impl RouteState {
 
     /// Recomputes every cache; false if the route is infeasible (caches then undefined).
     pub fn refresh(&mut self, pb: &Problem, tm: &mut Timing) -> bool {
-        self.used = self.stops.iter().any(|&n| pb.nodes[n as usize].kind != Kind::Break);
+        self.used = self
+            .stops
+            .iter()
+            .any(|&n| pb.nodes[n as usize].kind != Kind::Break);
         let Some(cost) = evaluate(pb, self.vehicle, &self.stops, &self.fixed, tm, true) else {
             return false;
         };
@@ -273,7 +301,8 @@ impl RouteState {
             self.u.extend_from_slice(&tm.u);
         } else {
             // An unused vehicle stays at the depot; any insertion starts from scratch.
-            self.b.extend(std::iter::repeat_n(v.shift.earliest.max(pb.now), m));
+            self.b
+                .extend(std::iter::repeat_n(v.shift.earliest.max(pb.now), m));
             self.u.extend(std::iter::repeat_n(v.shift.latest, m));
             if let Some(&t0) = self.fixed.first() {
                 self.b[0] = t0;
@@ -325,10 +354,22 @@ impl RouteState {
 
 /// Fills `tm` with the timing network of `stops` on `vehicle`; false when capacity or pairing
 /// already fails.
-pub(crate) fn build(pb: &Problem, vehicle: usize, stops: &[u32], fixed: &[f64], tm: &mut Timing) -> bool {
+pub(crate) fn build(
+    pb: &Problem,
+    vehicle: usize,
+    stops: &[u32],
+    fixed: &[f64],
+    tm: &mut Timing,
+) -> bool {
     let v = &pb.inst.vehicles()[vehicle];
     tm.clear();
-    let lo = |i: usize, e: f64| if i < fixed.len() { fixed[i] } else { e.max(pb.now) };
+    let lo = |i: usize, e: f64| {
+        if i < fixed.len() {
+            fixed[i]
+        } else {
+            e.max(pb.now)
+        }
+    };
     let hi = |i: usize, l: f64| if i < fixed.len() { fixed[i] } else { l };
     let mut at = v.start as u32;
     let (e0, l0) = (lo(0, v.shift.earliest), hi(0, v.shift.latest));
@@ -345,7 +386,11 @@ pub(crate) fn build(pb: &Problem, vehicle: usize, stops: &[u32], fixed: &[f64], 
         if seats > v.seats as i32 || wc > v.wheelchairs as i32 {
             return false;
         }
-        let travel = if node.kind == Kind::Break { 0.0 } else { pb.time(pending_travel_from, node.loc) };
+        let travel = if node.kind == Kind::Break {
+            0.0
+        } else {
+            pb.time(pending_travel_from, node.loc)
+        };
         *tm.t.last_mut().expect("the depot node was pushed first") = travel;
         tm.push(lo(i, node.e), hi(i, node.l), node.s, 0.0);
         match node.kind {
@@ -365,7 +410,11 @@ pub(crate) fn build(pb: &Problem, vehicle: usize, stops: &[u32], fixed: &[f64], 
                 // A ride that ended entirely in the past is history, not a constraint.
                 if i >= fixed.len() {
                     let gap = pb.nodes[pick as usize].gap;
-                    tm.links.push(Link { from: (kp + 1) as u32, to: i as u32, gap });
+                    tm.links.push(Link {
+                        from: (kp + 1) as u32,
+                        to: i as u32,
+                        gap,
+                    });
                 }
             }
         }
@@ -376,9 +425,18 @@ pub(crate) fn build(pb: &Problem, vehicle: usize, stops: &[u32], fixed: &[f64], 
     let travel = pb.time(at, v.end as u32);
     *tm.t.last_mut().expect("the depot node was pushed first") = travel;
     let last = stops.len() + 1;
-    tm.push(lo(last, v.shift.earliest), hi(last, v.shift.latest), 0.0, 0.0);
+    tm.push(
+        lo(last, v.shift.earliest),
+        hi(last, v.shift.latest),
+        0.0,
+        0.0,
+    );
     if v.max_duration.is_finite() && fixed.len() <= last {
-        tm.links.push(Link { from: 0, to: last as u32, gap: v.max_duration });
+        tm.links.push(Link {
+            from: 0,
+            to: last as u32,
+            gap: v.max_duration,
+        });
     }
     true
 }
@@ -393,7 +451,9 @@ pub(crate) fn evaluate(
     tm: &mut Timing,
     keep_earliest: bool,
 ) -> Option<f64> {
-    let used = stops.iter().any(|&n| pb.nodes[n as usize].kind != Kind::Break);
+    let used = stops
+        .iter()
+        .any(|&n| pb.nodes[n as usize].kind != Kind::Break);
     if !used && fixed.len() <= 1 {
         return Some(0.0);
     }
@@ -413,7 +473,11 @@ pub(crate) fn evaluate(
     }
     cost += pb.arc(at, v.end as u32);
     if w.ride_time > 0.0 {
-        let saved = if keep_earliest { Some(tm.b.clone()) } else { None };
+        let saved = if keep_earliest {
+            Some(tm.b.clone())
+        } else {
+            None
+        };
         schedule(pb, stops, fixed, tm);
         cost += w.ride_time * ride_time(pb, stops, &tm.b);
         if let Some(b) = saved {
@@ -467,7 +531,7 @@ mod tests {
         let z = m; // the zero node: B_i - Z <= l_i, Z - B_i <= -e_i
         let n = m + 1;
         let mut d = vec![f64::INFINITY; n * n];
-        let mut edge = |a: usize, b: usize, w: f64, d: &mut Vec<f64>| {
+        let edge = |a: usize, b: usize, w: f64, d: &mut Vec<f64>| {
             // B_b - B_a <= w
             if w < d[a * n + b] {
                 d[a * n + b] = w;
@@ -529,15 +593,27 @@ mod tests {
             let inst = testkit::random_instance(case, 6, 2, breaks);
             let pb = Problem::new(&inst, &[], f64::NEG_INFINITY);
             let count = rng.random_range(1..=4);
-            let reqs: Vec<usize> = (0..count).map(|i| (i * 2 + case as usize) % 6).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let reqs: Vec<usize> = (0..count)
+                .map(|i| (i * 2 + case as usize) % 6)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
             let vehicle = (case % 2) as usize;
             let stops = random_route(&mut rng, &reqs, breaks.then(|| pb.break_node(vehicle)));
             let mut tm = Timing::default();
             let capacity_ok = build(&pb, vehicle, &stops, &[], &mut tm);
             let ours = capacity_ok && tm.earliest();
             if capacity_ok {
-                assert_eq!(ours, reference_feasible(&tm), "case {case}: propagation disagrees with Floyd-Warshall");
-                assert_eq!(tm.clone().latest(), ours, "case {case}: greatest solution disagrees");
+                assert_eq!(
+                    ours,
+                    reference_feasible(&tm),
+                    "case {case}: propagation disagrees with Floyd-Warshall"
+                );
+                assert_eq!(
+                    tm.clone().latest(),
+                    ours,
+                    "case {case}: greatest solution disagrees"
+                );
             }
             if !ours {
                 infeasible += 1;
@@ -550,17 +626,33 @@ mod tests {
             plan.routes[vehicle] = Route {
                 vehicle,
                 start: tm.b[0],
-                stops: stops.iter().enumerate().map(|(k, &n)| ScheduledStop { stop: pb.stop_of(n), time: tm.b[k + 1] }).collect(),
+                stops: stops
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &n)| ScheduledStop {
+                        stop: pb.stop_of(n),
+                        time: tm.b[k + 1],
+                    })
+                    .collect(),
                 end: tm.b[stops.len() + 1],
             };
             plan.unserved.retain(|r| !reqs.contains(r));
             let report = check(&inst, &plan, &[]);
-            assert!(report.is_ok(), "case {case}: checker rejects evaluator schedule: {report:?}");
+            assert!(
+                report.is_ok(),
+                "case {case}: checker rejects evaluator schedule: {report:?}"
+            );
             // The delayed schedule never has more ride time than the earliest one.
             let delayed = ride_time(&pb, &stops, &tm.b);
             assert!(tm.earliest());
-            assert!(delayed <= ride_time(&pb, &stops, &tm.b) + 1e-6, "case {case}");
+            assert!(
+                delayed <= ride_time(&pb, &stops, &tm.b) + 1e-6,
+                "case {case}"
+            );
         }
-        assert!(feasible > 40 && infeasible > 40, "both outcomes covered: {feasible} / {infeasible}");
+        assert!(
+            feasible > 40 && infeasible > 40,
+            "both outcomes covered: {feasible} / {infeasible}"
+        );
     }
 }

@@ -16,7 +16,9 @@ pub(crate) struct Solution {
 impl Solution {
     pub fn empty(pb: &Problem) -> Solution {
         Solution {
-            routes: (0..pb.inst.vehicles().len()).map(|k| RouteState::new(pb, k)).collect(),
+            routes: (0..pb.inst.vehicles().len())
+                .map(|k| RouteState::new(pb, k))
+                .collect(),
             unassigned: (0..pb.n_req as u32).collect(),
         }
     }
@@ -31,8 +33,20 @@ impl Solution {
         self.cost() + pb.penalty * self.unassigned.len() as f64
     }
 
-    /// Lexicographic comparison key: fewer unserved first, then lower cost.
-    pub fn better_than(&self, other: &Solution) -> bool {
+    /// Promised requests in the bank (a search never accepts more of them than it started with).
+    pub fn missing_promised(&self, pb: &Problem) -> usize {
+        self.unassigned
+            .iter()
+            .filter(|&&r| pb.promised[r as usize])
+            .count()
+    }
+
+    /// Lexicographic comparison: fewer promised requests unserved, fewer unserved, lower cost.
+    pub fn better_than(&self, other: &Solution, pb: &Problem) -> bool {
+        let (a, b) = (self.missing_promised(pb), other.missing_promised(pb));
+        if a != b {
+            return a < b;
+        }
         match self.unassigned.len().cmp(&other.unassigned.len()) {
             std::cmp::Ordering::Less => true,
             std::cmp::Ordering::Greater => false,
@@ -107,7 +121,8 @@ impl Solution {
                 st.stops = stops;
                 if !st.refresh(pb, &mut tm) {
                     st.fixed.clear();
-                    st.stops.retain(|&n| pb.nodes[n as usize].kind == Kind::Break);
+                    st.stops
+                        .retain(|&n| pb.nodes[n as usize].kind == Kind::Break);
                     let ok = st.refresh(pb, &mut tm);
                     debug_assert!(ok, "an empty route is feasible");
                 }
@@ -119,7 +134,9 @@ impl Solution {
             }
             sol.routes[k] = st;
         }
-        sol.unassigned = (0..pb.n_req as u32).filter(|&r| !served[r as usize]).collect();
+        sol.unassigned = (0..pb.n_req as u32)
+            .filter(|&r| !served[r as usize])
+            .collect();
         sol
     }
 }
@@ -155,8 +172,17 @@ fn service(pb: &Problem, vehicle: usize, stop: Stop) -> f64 {
 fn export_route(pb: &Problem, r: &RouteState, tm: &mut Timing) -> Route {
     let v = &pb.inst.vehicles()[r.vehicle];
     if !r.used && r.fixed.len() <= 1 {
-        let start = r.fixed.first().copied().unwrap_or(v.shift.earliest.max(pb.now));
-        return Route { vehicle: r.vehicle, start, stops: Vec::new(), end: start };
+        let start = r
+            .fixed
+            .first()
+            .copied()
+            .unwrap_or(v.shift.earliest.max(pb.now));
+        return Route {
+            vehicle: r.vehicle,
+            start,
+            stops: Vec::new(),
+            end: start,
+        };
     }
     let ok = build(pb, r.vehicle, &r.stops, &r.fixed, tm) && tm.earliest();
     debug_assert!(ok, "routes in a solution are feasible");
@@ -165,7 +191,15 @@ fn export_route(pb: &Problem, r: &RouteState, tm: &mut Timing) -> Route {
         .stops
         .iter()
         .enumerate()
-        .map(|(k, &n)| ScheduledStop { stop: pb.stop_of(n), time: tm.b[k + 1] })
+        .map(|(k, &n)| ScheduledStop {
+            stop: pb.stop_of(n),
+            time: tm.b[k + 1],
+        })
         .collect();
-    Route { vehicle: r.vehicle, start: tm.b[0], stops, end: tm.b[r.stops.len() + 1] }
+    Route {
+        vehicle: r.vehicle,
+        start: tm.b[0],
+        stops,
+        end: tm.b[r.stops.len() + 1],
+    }
 }

@@ -36,7 +36,11 @@ pub(crate) fn random_instance(seed: u64, n: usize, k: usize, breaks: bool) -> In
             max_duration: 240.0,
             seats: 3,
             wheelchairs: u32::from(i % 2 == 0),
-            rest: breaks.then_some(Break { earliest_start: 80.0, latest_start: 140.0, duration: 15.0 }),
+            rest: breaks.then_some(Break {
+                earliest_start: 80.0,
+                latest_start: 140.0,
+                duration: 15.0,
+            }),
         })
         .collect();
     Instance::new(m, requests, vehicles).expect("valid random instance")

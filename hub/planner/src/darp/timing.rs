@@ -207,7 +207,11 @@ mod tests {
         // Pickup with a wide window, drop-off window late: the ride limit forces a late pickup.
         let mut t = chain(&[(0.0, 100.0, 0.0, 10.0), (0.0, 100.0, 0.0, 0.0)]);
         t.e[1] = 60.0;
-        t.links.push(Link { from: 0, to: 1, gap: 20.0 });
+        t.links.push(Link {
+            from: 0,
+            to: 1,
+            gap: 20.0,
+        });
         assert!(t.earliest());
         assert!((t.b[0] - 40.0).abs() < 1e-9);
         assert!((t.b[1] - 60.0).abs() < 1e-9);
@@ -219,7 +223,11 @@ mod tests {
     fn positive_cycle_is_infeasible() {
         // Travel 30 but ride at most 20.
         let mut t = chain(&[(0.0, 100.0, 0.0, 30.0), (0.0, 100.0, 0.0, 0.0)]);
-        t.links.push(Link { from: 0, to: 1, gap: 20.0 });
+        t.links.push(Link {
+            from: 0,
+            to: 1,
+            gap: 20.0,
+        });
         assert!(!t.earliest());
         assert!(!t.latest());
     }
@@ -233,11 +241,23 @@ mod tests {
             (100.0, 110.0, 1.0, 5.0),
             (0.0, 500.0, 0.0, 0.0),
         ]);
-        t.links.push(Link { from: 1, to: 2, gap: 1.0 + 60.0 });
+        t.links.push(Link {
+            from: 1,
+            to: 2,
+            gap: 1.0 + 60.0,
+        });
         assert!(t.earliest());
-        assert!((t.b[1] - 39.0).abs() < 1e-9, "ride limit pushes pickup to 39, got {}", t.b[1]);
+        assert!(
+            (t.b[1] - 39.0).abs() < 1e-9,
+            "ride limit pushes pickup to 39, got {}",
+            t.b[1]
+        );
         t.delay(&[0, 1]);
-        assert!((t.b[1] - 89.0).abs() < 1e-9, "pickup just in time, got {}", t.b[1]);
+        assert!(
+            (t.b[1] - 89.0).abs() < 1e-9,
+            "pickup just in time, got {}",
+            t.b[1]
+        );
         assert!((t.b[0] - 84.0).abs() < 1e-9);
         assert!((t.b[2] - 100.0).abs() < 1e-9);
     }

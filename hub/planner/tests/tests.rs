@@ -1,0 +1,3 @@
+//! Integration tests of the planner crate (one binary; modules per area).
+
+mod darp;
