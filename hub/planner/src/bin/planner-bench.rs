@@ -31,6 +31,7 @@ struct Args {
     seed: u64,
     threads: usize,
     iterations: Option<u64>,
+    tune: Vec<(String, f64)>,
     files: Vec<String>,
 }
 
@@ -40,6 +41,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         seed: 1,
         threads: 1,
         iterations: None,
+        tune: Vec::new(),
         files: Vec::new(),
     };
     let mut it = args.iter();
@@ -57,6 +59,12 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             }
             "--seed" => a.seed = value(x)?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--threads" => a.threads = value(x)?.parse().map_err(|e| format!("--threads: {e}"))?,
+            "--tune" => {
+                let kv = value(x)?;
+                let (k, v) = kv.split_once('=').ok_or("--tune needs key=value")?;
+                let v: f64 = v.parse().map_err(|e| format!("--tune {k}: {e}"))?;
+                a.tune.push((k.to_string(), v));
+            }
             "--iterations" => {
                 a.iterations = Some(
                     value(x)?
@@ -86,10 +94,21 @@ fn run_darp(args: &[String]) -> Result<(), String> {
             Some(n) => Budget::Iterations(n),
             None => Budget::Progress(&clock),
         };
-        let options = SearchOptions {
+        let mut options = SearchOptions {
             threads: a.threads,
             ..SearchOptions::new(a.seed)
         };
+        for (k, v) in &a.tune {
+            match k.as_str() {
+                "start_worse" => options.start_worse = *v,
+                "cooling" => options.cooling = *v,
+                "noise" => options.noise = *v,
+                "removal_fraction" => options.removal_fraction = *v,
+                "removal_cap" => options.removal_cap = *v as usize,
+                "restart_after" => options.restart_after = *v as u64,
+                other => return Err(format!("unknown tuning key {other}")),
+            }
+        }
         let plan = darp::optimise(&instance, &options, budget);
         let seconds = start.elapsed().as_secs_f64();
         let feasible = match darp::check(&instance, &plan, &[]) {
@@ -108,11 +127,11 @@ fn run_darp(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// A synthetic rural district of about 40 x 40 km: villages, three small towns with practices,
+/// A synthetic rural district of about 30 x 30 km (a Samtgemeinde and its neighbours): villages, three small towns with practices,
 /// roads 30 % longer than the straight line at 50 km/h. Times in minutes, distances in km.
 fn rural_day(rng: &mut ChaCha8Rng, requests: usize) -> (Instance, Vec<Request>) {
     let mut points: Vec<(f64, f64)> = Vec::new();
-    let towns = [(10.0, 12.0), (30.0, 25.0), (18.0, 34.0)];
+    let towns = [(8.0, 9.0), (22.0, 19.0), (13.0, 25.0)];
     for &t in &towns {
         points.push(t); // depot in each town
     }
@@ -128,7 +147,7 @@ fn rural_day(rng: &mut ChaCha8Rng, requests: usize) -> (Instance, Vec<Request>) 
     }
     let villages: Vec<usize> = (0..45)
         .map(|_| {
-            points.push((rng.random_range(0.0..40.0), rng.random_range(0.0..40.0)));
+            points.push((rng.random_range(0.0..30.0), rng.random_range(0.0..30.0)));
             points.len() - 1
         })
         .collect();

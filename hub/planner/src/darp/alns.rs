@@ -54,6 +54,12 @@ pub struct SearchOptions {
     pub cooling: f64,
     /// Noise amplitude in insertion costs, as a fraction of the largest arc cost.
     pub noise: f64,
+    /// At most this fraction of the requests is removed per iteration ...
+    pub removal_fraction: f64,
+    /// ... and never more than this many (but up to 8 on small instances).
+    pub removal_cap: usize,
+    /// Iterations without a new best after which the search returns to the best solution.
+    pub restart_after: u64,
 }
 
 impl SearchOptions {
@@ -65,6 +71,9 @@ impl SearchOptions {
             start_worse: 0.02,
             cooling: 0.01,
             noise: 0.025,
+            removal_fraction: 0.25,
+            removal_cap: 40,
+            restart_after: 3000,
         }
     }
 }
@@ -117,9 +126,10 @@ impl<'p, 'a> Search<'p, 'a> {
         let mut nd = [0u32; DESTROYS];
         let mut nr = [0u32; REPAIRS];
         let q_min = 2.min(n_free);
-        let q_max = ((n_free as f64 * 0.25) as usize)
+        let q_max = ((n_free as f64 * self.opts.removal_fraction) as usize)
+            .min(self.opts.removal_cap)
             .max(8.min(n_free))
-            .clamp(q_min, 40);
+            .max(q_min);
         let mut since_best = 0u64;
         let mut it = 0u64;
         loop {
@@ -174,7 +184,7 @@ impl<'p, 'a> Search<'p, 'a> {
                 update_weights(&mut wr, &mut sr, &mut nr);
             }
             // Long stagnation: go back to the best solution.
-            if since_best > 3000 {
+            if since_best > self.opts.restart_after {
                 cur = best.clone();
                 since_best = 0;
             }
