@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod dispatch;
 pub mod error;
 pub mod resources;
 
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder};
 
@@ -76,7 +77,7 @@ macro_rules! for_each_resource {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    let routes = for_each_resource!(add_routes, Router::new())
+    let routes = dispatch::routes(for_each_resource!(add_routes, Router::new()))
         .route("/healthz", get(healthz))
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/audit-log", get(audit_log))
@@ -99,7 +100,8 @@ pub fn router(state: AppState) -> Router {
                     .unwrap_or("-")
                     .to_string();
                 tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
-            }),
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
