@@ -20,9 +20,9 @@ const DAYS: [(&str, Weekday); 7] = [
 ];
 
 fn day_index(token: &str) -> Result<usize, String> {
-    DAYS.iter().position(|(name, _)| *name == token).ok_or_else(|| {
-        format!("'{token}' is not a weekday; use Mo Di Mi Do Fr Sa So")
-    })
+    DAYS.iter()
+        .position(|(name, _)| *name == token)
+        .ok_or_else(|| format!("'{token}' is not a weekday; use Mo Di Mi Do Fr Sa So"))
 }
 
 /// The days of one day item: `Mo` or a forward range `Mo-Fr`.
@@ -31,7 +31,9 @@ fn parse_days(token: &str) -> Result<Vec<usize>, String> {
         Some((from, to)) => {
             let (from, to) = (day_index(from)?, day_index(to)?);
             if to <= from {
-                return Err(format!("the range '{token}' must run forward within the week, e.g. Mo-Fr"));
+                return Err(format!(
+                    "the range '{token}' must run forward within the week, e.g. Mo-Fr"
+                ));
             }
             Ok((from..=to).collect())
         }
@@ -45,7 +47,9 @@ fn parse_range(token: &str) -> Result<(LocalTime, LocalTime), String> {
     let open: LocalTime = open.parse().map_err(|_| bad())?;
     let close: LocalTime = close.parse().map_err(|_| bad())?;
     if close <= open {
-        return Err(format!("in '{token}' the closing time must come after the opening time"));
+        return Err(format!(
+            "in '{token}' the closing time must come after the opening time"
+        ));
     }
     Ok((open, close))
 }
@@ -69,17 +73,22 @@ pub fn parse_opening_hours(text: &str) -> Result<Vec<OpeningInterval>, String> {
             return Err("an empty part between separators".into());
         }
         let mut tokens = part.split_whitespace().peekable();
-        if let Some(first) = tokens.peek().copied() {
-            if !is_time(first) {
-                pending.extend(parse_days(first)?);
-                tokens.next();
-            }
+        if let Some(first) = tokens.peek().copied()
+            && !is_time(first)
+        {
+            pending.extend(parse_days(first)?);
+            tokens.next();
         }
-        let ranges: Vec<(LocalTime, LocalTime)> = tokens.map(parse_range).collect::<Result<_, _>>()?;
+        let ranges: Vec<(LocalTime, LocalTime)> =
+            tokens.map(parse_range).collect::<Result<_, _>>()?;
         if ranges.is_empty() {
             continue;
         }
-        let days = if pending.is_empty() { last.clone() } else { std::mem::take(&mut pending) };
+        let days = if pending.is_empty() {
+            last.clone()
+        } else {
+            std::mem::take(&mut pending)
+        };
         if days.is_empty() {
             return Err(format!("'{part}' has times but no weekdays before them"));
         }
@@ -106,7 +115,11 @@ pub fn parse_opening_hours(text: &str) -> Result<Vec<OpeningInterval>, String> {
     }
     Ok(intervals
         .into_iter()
-        .map(|(day, open, close)| OpeningInterval { weekday: DAYS[day].1, open, close })
+        .map(|(day, open, close)| OpeningInterval {
+            weekday: DAYS[day].1,
+            open,
+            close,
+        })
         .collect())
 }
 

@@ -1,1 +1,0 @@
-//! Region data import from CSV and GeoJSON (being written).
