@@ -57,10 +57,18 @@ mod tests {
     #[test]
     fn led_transcript_drops_repeats() {
         let mut led = SimLed::default();
-        for state in [LedState::Ok, LedState::Ok, LedState::Attention, LedState::Ok] {
+        for state in [
+            LedState::Ok,
+            LedState::Ok,
+            LedState::Attention,
+            LedState::Ok,
+        ] {
             led.set(state).unwrap();
         }
-        assert_eq!(led.history, vec![LedState::Ok, LedState::Attention, LedState::Ok]);
+        assert_eq!(
+            led.history,
+            vec![LedState::Ok, LedState::Attention, LedState::Ok]
+        );
     }
 
     #[test]

@@ -10,5 +10,6 @@ pub mod demo;
 pub mod dispatch;
 pub mod domain;
 pub mod import;
+pub mod rides;
 pub mod server;
 pub mod store;

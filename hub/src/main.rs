@@ -57,6 +57,11 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Ride planning: re-optimise a day while keeping every promised pickup window.
+    Rides {
+        #[command(subcommand)]
+        command: RidesCommand,
+    },
     /// Create the demo region Elm-Asse in DATA_DIR (unless it is there already) and serve it.
     Demo {
         /// Directory of the demo database.
@@ -65,6 +70,27 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
+    },
+}
+
+#[derive(Subcommand)]
+enum RidesCommand {
+    /// Re-optimise one day of a region (by default tomorrow, the evening-before run).
+    Plan {
+        #[command(flatten)]
+        place: Where,
+        /// The region (its id).
+        #[arg(long)]
+        region: String,
+        /// The local date, YYYY-MM-DD; default tomorrow.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Search time in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Random seed of the search.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -94,14 +120,40 @@ fn main() -> anyhow::Result<()> {
             let store = open(&config)?;
             import(&store, &region, &files)
         }
+        Command::Rides {
+            command:
+                RidesCommand::Plan {
+                    place,
+                    region,
+                    date,
+                    seconds,
+                    seed,
+                },
+        } => {
+            apply(&mut config, &place, None)?;
+            let store = open(&config)?;
+            plan_rides(&store, &region, date, seconds, seed)
+        }
         Command::Demo { data_dir, listen } => {
             config.data_dir = data_dir;
             config.listen = listen;
             config.check()?;
             let store = open(&config)?;
-            let today = chrono::Local::now().date_naive();
-            let summary = format!("{today}"); // PENDING demo
-            println!("{summary}");
+            let today = chrono::Utc::now()
+                .with_timezone(&chrono_tz::Europe::Berlin)
+                .date_naive();
+            let summary = hub::demo::create_demo(&store, today)?;
+            if summary.created {
+                println!("demo region Elm-Asse created for the week after {today}");
+            } else {
+                println!("demo region Elm-Asse already there; serving it unchanged");
+            }
+            let counts: Vec<String> = summary
+                .counts
+                .iter()
+                .map(|(table, n)| format!("{table} {n}"))
+                .collect();
+            println!("demo region {}: {}", summary.region_id, counts.join(", "));
             announce_admin(&store, &config)?;
             serve(store, config)
         }
@@ -135,10 +187,15 @@ fn announce_admin(store: &Store, config: &Config) -> anyhow::Result<()> {
 }
 
 fn import(store: &Store, region: &str, files: &[PathBuf]) -> anyhow::Result<()> {
-    match Ok::<String, String>(format!("{store:p}{region}{files:?}")) {
-        // PENDING import
+    let who = hub::store::logs::Who::cli("import");
+    match hub::import::import_files(store, region, files, &who) {
         Ok(report) => {
-            println!("{report}");
+            print!("{report}");
+            println!(
+                "imported: {} created, {} unchanged",
+                report.created(),
+                report.unchanged()
+            );
             Ok(())
         }
         Err(e) => {
@@ -146,6 +203,45 @@ fn import(store: &Store, region: &str, files: &[PathBuf]) -> anyhow::Result<()> 
             std::process::exit(1);
         }
     }
+}
+
+fn plan_rides(
+    store: &Store,
+    region: &str,
+    date: Option<chrono::NaiveDate>,
+    seconds: f64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        seconds.is_finite() && (0.1..=3600.0).contains(&seconds),
+        "--seconds must lie between 0.1 and 3600"
+    );
+    let now = chrono::Utc::now();
+    let date = match date {
+        Some(date) => date,
+        None => hub::rides::tomorrow(store, region, now)?,
+    };
+    let who = hub::store::logs::Who::cli("rides-plan");
+    let done = hub::rides::replan(
+        store,
+        &who,
+        region,
+        date,
+        now,
+        hub::rides::Effort::Seconds(seconds),
+        seed,
+    )?;
+    println!(
+        "{}: {} requests, {} served, {} not served, {} vehicles, {:.1} km, {} promised windows kept",
+        done.date,
+        done.requests,
+        done.served,
+        done.unserved,
+        done.vehicles_used,
+        done.distance_m as f64 / 1000.0,
+        done.promises_kept
+    );
+    Ok(())
 }
 
 fn serve(store: Store, config: Config) -> anyhow::Result<()> {

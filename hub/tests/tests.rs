@@ -2,5 +2,6 @@
 
 mod api;
 mod bad_input;
+mod cli;
 mod common;
 mod dispatch;

@@ -25,7 +25,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn version_line() -> String {
-    format!("kiosk {} protocol v{}", env!("CARGO_PKG_VERSION"), protocol::API_VERSION)
+    format!(
+        "kiosk {} protocol v{}",
+        env!("CARGO_PKG_VERSION"),
+        protocol::API_VERSION
+    )
 }
 
 #[cfg(test)]

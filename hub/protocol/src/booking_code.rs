@@ -62,7 +62,11 @@ impl BookingCode {
 /// weights 1..=8 are all coprime to 30 except 2..6, so use weights that are: 1, 7, 11, 13, ...
 fn check_digit(body: &[u8; BODY_LEN]) -> u8 {
     const WEIGHTS: [u32; BODY_LEN] = [1, 7, 11, 13, 17, 19, 23, 29];
-    let sum: u32 = body.iter().zip(WEIGHTS).map(|(d, w)| u32::from(*d) * w).sum();
+    let sum: u32 = body
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(*d) * w)
+        .sum();
     (sum % ALPHABET.len() as u32) as u8
 }
 
@@ -80,7 +84,10 @@ impl FromStr for BookingCode {
 
     /// Accepts upper or lower case, with or without dashes and spaces.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let chars: Vec<char> = s.chars().filter(|c| *c != '-' && !c.is_whitespace()).collect();
+        let chars: Vec<char> = s
+            .chars()
+            .filter(|c| *c != '-' && !c.is_whitespace())
+            .collect();
         if chars.len() != BODY_LEN + 1 {
             return Err(BookingCodeError::Length);
         }
@@ -134,7 +141,10 @@ mod tests {
             let text = code.to_string();
             assert_eq!(text.len(), 11, "{text}");
             assert_eq!(text.parse::<BookingCode>(), Ok(code));
-            assert_eq!(text.to_lowercase().replace('-', " ").parse::<BookingCode>(), Ok(code));
+            assert_eq!(
+                text.to_lowercase().replace('-', " ").parse::<BookingCode>(),
+                Ok(code)
+            );
         }
     }
 
@@ -156,7 +166,10 @@ mod tests {
 
     #[test]
     fn look_alike_characters_are_refused() {
-        assert_eq!("IOLU0001A".parse::<BookingCode>(), Err(BookingCodeError::Character('I')));
+        assert_eq!(
+            "IOLU0001A".parse::<BookingCode>(),
+            Err(BookingCodeError::Character('I'))
+        );
         assert_eq!("ABC".parse::<BookingCode>(), Err(BookingCodeError::Length));
     }
 

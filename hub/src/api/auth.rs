@@ -74,6 +74,9 @@ impl CredentialCache {
     }
 }
 
+/// id, username, role, region, password hash of an account.
+type AccountRow = (String, String, String, Option<String>, Option<String>);
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -86,7 +89,7 @@ impl FromRequestParts<AppState> for Caller {
         let caller = state
             .store
             .run(move |conn| {
-                let row: Option<(String, String, String, Option<String>, Option<String>)> = conn
+                let row: Option<AccountRow> = conn
                     .query_row(
                         "SELECT id, username, role, region_id, password_hash FROM accounts
                          WHERE username = ?1 AND archived_at IS NULL",

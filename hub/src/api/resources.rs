@@ -200,10 +200,10 @@ pub fn parse_list_query(raw: Option<&str>, filters: &Filters) -> Result<ListQuer
             other => return Err(ApiError::invalid(other, "unknown query parameter")),
         }
     }
-    if let (Some(from), Some(to)) = (&query.from, &query.to) {
-        if to < from {
-            return Err(ApiError::invalid("to", "must not be before from"));
-        }
+    if let (Some(from), Some(to)) = (&query.from, &query.to)
+        && to < from
+    {
+        return Err(ApiError::invalid("to", "must not be before from"));
     }
     Ok(query)
 }

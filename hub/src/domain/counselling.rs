@@ -171,13 +171,13 @@ impl Resource for Slot {
             (Some(visit), None) => {
                 let starts: Option<String> = column_of(ctx.tx, "imbus_visits", "starts_at", visit)?;
                 let ends: Option<String> = column_of(ctx.tx, "imbus_visits", "ends_at", visit)?;
-                if let (Some(starts), Some(ends)) = (starts, ends) {
-                    if self.starts_at.text() < starts || self.ends_at.text() > ends {
-                        return Err(StoreError::invalid(
-                            "starts_at",
-                            "the slot lies outside the visit",
-                        ));
-                    }
+                if let (Some(starts), Some(ends)) = (starts, ends)
+                    && (self.starts_at.text() < starts || self.ends_at.text() > ends)
+                {
+                    return Err(StoreError::invalid(
+                        "starts_at",
+                        "the slot lies outside the visit",
+                    ));
                 }
             }
             (None, Some(_)) => {}

@@ -74,6 +74,21 @@ pub struct RideRequest {
     pub channel: Channel,
 }
 
+/// Fields whose change makes the stored plan of a ride void.
+const PLANNING_FIELDS: &[&str] = &[
+    "from_stop_id",
+    "from_destination_id",
+    "from_home",
+    "to_stop_id",
+    "to_destination_id",
+    "to_home",
+    "appointment_at",
+    "pickup_at",
+    "passengers",
+    "wheelchair",
+    "walker",
+];
+
 fn one() -> u32 {
     1
 }
@@ -96,6 +111,7 @@ impl Resource for RideRequest {
         reason_column: Some("status_reason"),
     };
     const BOOL_COLUMNS: &'static [&'static str] = &["from_home", "to_home", "wheelchair", "walker"];
+    const JSON_COLUMNS: &'static [&'static str] = &["planning"];
     const REFS: &'static [(&'static str, &'static str)] = &[
         ("resident_id", "residents"),
         ("from_stop_id", "stops"),
@@ -158,6 +174,12 @@ impl Resource for RideRequest {
                 "a new ride request starts as requested",
             ));
         }
+        if self.status == RideStatus::Cancelled {
+            return Err(StoreError::invalid(
+                "status",
+                "cancel a ride with its cancel operation, giving the reason",
+            ));
+        }
         if !(1..=8).contains(&self.passengers) {
             return Err(StoreError::invalid("passengers", "must be between 1 and 8"));
         }
@@ -209,13 +231,13 @@ impl Resource for RideRequest {
             let arrive: Option<String> =
                 column_of(ctx.tx, "ride_requests", "appointment_at", outbound)?;
             let back = self.pickup_at.or(self.appointment_at).map(|i| i.text());
-            if let (Some(arrive), Some(back)) = (arrive, back) {
-                if back <= arrive {
-                    return Err(StoreError::invalid(
-                        "pickup_at",
-                        "the return must start after the outbound appointment",
-                    ));
-                }
+            if let (Some(arrive), Some(back)) = (arrive, back)
+                && back <= arrive
+            {
+                return Err(StoreError::invalid(
+                    "pickup_at",
+                    "the return must start after the outbound appointment",
+                ));
             }
         }
         if self.wheelchair {
@@ -233,6 +255,37 @@ impl Resource for RideRequest {
             }
         }
         Ok(())
+    }
+
+    /// A new ride is planned at once (instant insertion); a ride whose time, places or
+    /// passengers changed gives up its stops and promise and is planned again.
+    fn after_write(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
+        let open = matches!(
+            self.status,
+            RideStatus::Requested | RideStatus::Planned | RideStatus::Confirmed
+        );
+        let replan = match ctx.previous {
+            None => true,
+            Some(previous) => {
+                let now =
+                    serde_json::to_value(self).map_err(|e| StoreError::Internal(e.to_string()))?;
+                PLANNING_FIELDS
+                    .iter()
+                    .any(|f| previous.get(*f) != now.get(*f))
+            }
+        };
+        if !open || !replan {
+            return Ok(());
+        }
+        if ctx.previous.is_some() {
+            crate::rides::unplan(ctx.tx, ctx.id)?;
+        }
+        crate::rides::book(ctx.tx, ctx.id, ctx.now)?;
+        Ok(())
+    }
+
+    fn after_cancel(id: &str, tx: &rusqlite::Connection) -> StoreResult<()> {
+        crate::rides::unplan(tx, id)
     }
 
     fn derive(&self, ctx: &Ctx<'_>) -> StoreResult<Vec<(&'static str, Sql)>> {
@@ -338,10 +391,10 @@ impl Resource for RouteStop {
         let starts: Option<String> = column_of(ctx.tx, "shifts", "starts_at", &self.shift_id)?;
         let ends: Option<String> = column_of(ctx.tx, "shifts", "ends_at", &self.shift_id)?;
         let at = self.planned_at.text();
-        if let (Some(starts), Some(ends)) = (starts, ends) {
-            if at < starts || at > ends {
-                return Err(StoreError::invalid("planned_at", "lies outside the shift"));
-            }
+        if let (Some(starts), Some(ends)) = (starts, ends)
+            && (at < starts || at > ends)
+        {
+            return Err(StoreError::invalid("planned_at", "lies outside the shift"));
         }
         Ok(())
     }

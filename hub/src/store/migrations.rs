@@ -10,10 +10,16 @@ use sha2::{Digest, Sha256};
 use super::error::{StoreError, StoreResult};
 
 /// Every hub migration, oldest first. The name is the file stem in `migrations/hub/`.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_domain",
-    include_str!("../../../migrations/hub/0001_domain.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_domain",
+        include_str!("../../../migrations/hub/0001_domain.sql"),
+    ),
+    (
+        "0002_ride_planning",
+        include_str!("../../../migrations/hub/0002_ride_planning.sql"),
+    ),
+];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
 /// Returns the names of those applied now.

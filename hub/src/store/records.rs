@@ -82,6 +82,17 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn derive(&self, _ctx: &Ctx<'_>) -> StoreResult<Vec<(&'static str, Sql)>> {
         Ok(Vec::new())
     }
+
+    /// Runs after the record was written, in the same transaction and before the answer is
+    /// kept for repeats, so what it changes is part of the answer (booking a ride plans it here).
+    fn after_write(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// Runs after the record was cancelled, in the same transaction.
+    fn after_cancel(_id: &str, _tx: &Connection) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// What a resource's validation and derivation may look at.
@@ -183,7 +194,7 @@ pub fn create_in<R: Resource>(
             replayed: true,
         });
     }
-    if exists(&tx, R::KIND, &id)? {
+    if exists(tx, R::KIND, &id)? {
         return Err(StoreError::Conflict(format!(
             "{} {id} exists already",
             R::NOUN
@@ -191,10 +202,10 @@ pub fn create_in<R: Resource>(
     }
 
     check_texts(&Value::Object(fields.clone()), "")?;
-    check_refs::<R>(&tx, &fields, region_of::<R>(&id, &fields).as_deref())?;
+    check_refs::<R>(tx, &fields, region_of::<R>(&id, &fields).as_deref())?;
     let ctx = Ctx {
         id: &id,
-        tx: &tx,
+        tx,
         previous: None,
         who,
         now: chrono::Utc::now(),
@@ -226,7 +237,7 @@ pub fn create_in<R: Resource>(
     tx.execute(&sql, params_from_iter(values))
         .map_err(constraint_to_conflict::<R>)?;
 
-    let record = read_row::<R>(&tx, &id)?;
+    let record = read_row::<R>(tx, &id)?;
     tx.execute(
         "INSERT INTO idempotent_creates (kind, id, request_hash, response, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -454,13 +465,13 @@ pub fn cancel<R: Resource>(
     id: &str,
     reason: Option<&str>,
 ) -> StoreResult<Value> {
-    if let Some(reason) = reason {
-        if reason.chars().count() > MAX_TEXT_CHARS {
-            return Err(StoreError::invalid(
-                "reason",
-                format!("longer than {MAX_TEXT_CHARS} characters"),
-            ));
-        }
+    if let Some(reason) = reason
+        && reason.chars().count() > MAX_TEXT_CHARS
+    {
+        return Err(StoreError::invalid(
+            "reason",
+            format!("longer than {MAX_TEXT_CHARS} characters"),
+        ));
     }
     let tx = conn.transaction()?;
     let current = read_row::<R>(&tx, id)?;
@@ -501,6 +512,9 @@ pub fn cancel<R: Resource>(
             }
         }
     };
+    if changed {
+        R::after_cancel(id, &tx)?;
+    }
     let record = read_row::<R>(&tx, id)?;
     if changed {
         after_write::<R>(&tx, who, Action::Cancel, id, &record)?;
@@ -674,15 +688,14 @@ fn check_refs<R: Resource>(
                 format!("{} {target} is cancelled", singular(table)),
             ));
         }
-        if table != "regions" {
-            if let (Some(theirs), Some(ours)) = (text("region_id")?, region) {
-                if theirs != ours {
-                    return Err(StoreError::invalid(
-                        field,
-                        format!("{} {target} belongs to another region", singular(table)),
-                    ));
-                }
-            }
+        if table != "regions"
+            && let (Some(theirs), Some(ours)) = (text("region_id")?, region)
+            && theirs != ours
+        {
+            return Err(StoreError::invalid(
+                field,
+                format!("{} {target} belongs to another region", singular(table)),
+            ));
         }
     }
     Ok(())
@@ -754,10 +767,10 @@ fn after_write<R: Resource>(
         region_text(record)
     };
     logs::audit(tx, who, action, R::KIND, Some(id), region)?;
-    if R::SYNCED {
-        if let Some(region) = region {
-            logs::record_change(tx, region, R::KIND, id, action == Action::Cancel, record)?;
-        }
+    if R::SYNCED
+        && let Some(region) = region
+    {
+        logs::record_change(tx, region, R::KIND, id, action == Action::Cancel, record)?;
     }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! A hub on a free loopback port with a fresh database, and a client that trusts its certificate.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use hub::config::Config;
 use hub::server::{self, Running};

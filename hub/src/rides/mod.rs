@@ -1,0 +1,331 @@
+//! Ride planning in the hub: turns a region's day (shifts, ride requests, the stored plan and
+//! the promised pickup windows) into a planner instance, books new requests by instant
+//! insertion, re-optimises a day, and writes the planner's answer back.
+//!
+//! Times inside the planner are minutes since local midnight of the day; distances are km.
+//! Promised windows (`pickup_window_start/end`) are handed to the planner as hard windows every
+//! time, so neither a later booking nor a re-optimisation can break them.
+
+pub mod day;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use planner::darp::{self, Budget, InsertOptions, Insertion, RejectReason, SearchOptions};
+use rusqlite::{Connection, params};
+use serde_json::{Value, json};
+
+use crate::domain::common::Instant;
+use crate::store::logs::{self, Action, Who};
+use crate::store::{StoreError, StoreResult, now_text};
+pub use day::Day;
+
+/// What booking a ride request came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Booked {
+    /// Planned on a shift with a promised pickup window.
+    Confirmed {
+        shift_id: String,
+        window_start: Instant,
+        window_end: Instant,
+    },
+    /// Not served as asked: why, and times that would work (stored in `planning`).
+    NotServed { reason: &'static str },
+}
+
+/// Plans the ride request `ride_id` (already stored) into its day by instant insertion at `now`,
+/// and writes the outcome: on success its shift, promised window and planned times and the
+/// shift's new stop sequence; otherwise the reason and alternatives in `planning`.
+pub fn book(conn: &Connection, ride_id: &str, now: DateTime<Utc>) -> StoreResult<Booked> {
+    let (region_id, date) = day::day_of_ride(conn, ride_id)?;
+    let mut day = Day::load(conn, &region_id, date)?;
+    let Some(request) = day.request_index(ride_id) else {
+        return Err(StoreError::Internal(format!(
+            "ride {ride_id} is not part of its day"
+        )));
+    };
+    if day.plan.position_of(request).is_some() {
+        // Already planned (a repeat through another path): nothing to do.
+        return current_booking(conn, ride_id);
+    }
+    let now_minutes = day.minutes(now);
+    if day.instance.vehicles().is_empty() {
+        let planning = rejection_json("no_shift", &day, request, None, None);
+        write_not_served(conn, ride_id, &planning)?;
+        return Ok(Booked::NotServed { reason: "no_shift" });
+    }
+    let outcome = darp::insert(
+        &day.instance,
+        &day.plan,
+        request,
+        now_minutes,
+        &day.promises,
+        &InsertOptions::default(),
+    )
+    .map_err(|e| StoreError::Internal(format!("insertion: {e}")))?;
+    match outcome {
+        Insertion::Inserted(inserted) => {
+            let window_start = day.instant(inserted.promise.pickup.earliest);
+            let window_end = day.instant(inserted.promise.pickup.latest);
+            day.plan = inserted.plan;
+            day.promises.push(inserted.promise);
+            let shift_id = day.shifts[inserted.vehicle].clone();
+            conn.execute(
+                "UPDATE ride_requests SET status = 'confirmed', shift_id = ?1, pickup_window_start = ?2,
+                     pickup_window_end = ?3, planning = NULL, status_reason = NULL, updated_at = ?4,
+                     version = version + 1
+                 WHERE id = ?5",
+                params![shift_id, window_start.text(), window_end.text(), now_text(), ride_id],
+            )?;
+            day.write_route(conn, inserted.vehicle)?;
+            Ok(Booked::Confirmed {
+                shift_id,
+                window_start,
+                window_end,
+            })
+        }
+        Insertion::Rejected(rejected) => {
+            let reason = reason_code(rejected.reason);
+            let planning = rejection_json(reason, &day, request, rejected.earlier, rejected.later);
+            write_not_served(conn, ride_id, &planning)?;
+            Ok(Booked::NotServed { reason })
+        }
+    }
+}
+
+fn current_booking(conn: &Connection, ride_id: &str) -> StoreResult<Booked> {
+    let (shift, start, end): (Option<String>, Option<String>, Option<String>) = conn.query_row(
+        "SELECT shift_id, pickup_window_start, pickup_window_end FROM ride_requests WHERE id = ?1",
+        [ride_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    match (shift, start, end) {
+        (Some(shift_id), Some(start), Some(end)) => Ok(Booked::Confirmed {
+            shift_id,
+            window_start: start.parse().map_err(StoreError::Internal)?,
+            window_end: end.parse().map_err(StoreError::Internal)?,
+        }),
+        _ => Ok(Booked::NotServed {
+            reason: "not_planned",
+        }),
+    }
+}
+
+fn write_not_served(conn: &Connection, ride_id: &str, planning: &Value) -> StoreResult<()> {
+    let reason = planning["reason"].as_str().unwrap_or("not_planned");
+    conn.execute(
+        "UPDATE ride_requests SET status = 'requested', planning = ?1, status_reason = ?2, shift_id = NULL,
+             planned_pickup_at = NULL, planned_dropoff_at = NULL, updated_at = ?3, version = version + 1
+         WHERE id = ?4",
+        params![planning.to_string(), reason, now_text(), ride_id],
+    )?;
+    Ok(())
+}
+
+/// Stable codes of why a ride was not served, with the sentence a resident reads.
+fn reason_code(reason: RejectReason) -> &'static str {
+    match reason {
+        RejectReason::NoWheelchairPlace => "no_wheelchair_place",
+        RejectReason::NoSeats => "no_seats",
+        RejectReason::TimeWindowImpossible => "time_window_impossible",
+        RejectReason::NoCapacityAtThatTime => "no_capacity_at_that_time",
+    }
+}
+
+/// German and English text of a reason code, for tickets, kiosk and web.
+pub fn reason_text(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "no_shift" => (
+            "An diesem Tag fährt kein Fahrzeug.",
+            "No vehicle is on duty that day.",
+        ),
+        "no_wheelchair_place" => (
+            "Kein Fahrzeug hat dann einen freien Rollstuhlplatz.",
+            "No vehicle has a free wheelchair place then.",
+        ),
+        "no_seats" => (
+            "Kein Fahrzeug hat genug Sitzplätze.",
+            "No vehicle has enough seats.",
+        ),
+        "time_window_impossible" => (
+            "Zu dieser Zeit ist die Fahrt nicht möglich (außerhalb der Fahrzeiten oder zu knapp).",
+            "The ride is not possible at that time (outside service hours or too tight).",
+        ),
+        "no_capacity_at_that_time" => (
+            "Zu dieser Zeit sind alle Fahrzeuge belegt.",
+            "All vehicles are busy at that time.",
+        ),
+        _ => (
+            "Die Fahrt ist noch nicht eingeplant.",
+            "The ride is not planned yet.",
+        ),
+    }
+}
+
+fn rejection_json(
+    reason: &str,
+    day: &Day,
+    request: usize,
+    earlier: Option<darp::Alternative>,
+    later: Option<darp::Alternative>,
+) -> Value {
+    let (de, en) = reason_text(reason);
+    let is_appointment = day.is_appointment(request);
+    let alternative = |alt: darp::Alternative, which: &str| {
+        let mut value = json!({
+            "which": which,
+            "shift_minutes": alt.shift.round() as i64,
+            "pickup_window_start": day.instant(alt.pickup_window.earliest.max(0.0)).text(),
+            "pickup_window_end": day.instant(alt.pickup_window.latest.min(day.horizon())).text(),
+        });
+        if is_appointment {
+            value["arrive_by"] = json!(day.instant(alt.dropoff_window.latest).text());
+        }
+        value
+    };
+    let alternatives: Vec<Value> = [(earlier, "earlier"), (later, "later")]
+        .into_iter()
+        .filter_map(|(alt, which)| alt.map(|a| alternative(a, which)))
+        .collect();
+    json!({ "reason": reason, "message_de": de, "message_en": en, "alternatives": alternatives })
+}
+
+/// The result of re-optimising a day.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Replanned {
+    pub date: NaiveDate,
+    pub requests: usize,
+    pub served: usize,
+    pub unserved: usize,
+    pub vehicles_used: usize,
+    /// Total driving distance, metres.
+    pub distance_m: u64,
+    pub promises_kept: usize,
+}
+
+/// How long a re-optimisation may search.
+#[derive(Clone, Copy, Debug)]
+pub enum Effort {
+    /// A fixed number of search iterations: the same input gives the same plan.
+    Iterations(u64),
+    /// Wall-clock seconds: better plans on larger days.
+    Seconds(f64),
+}
+
+/// Re-optimises the day: keeps the past and every promised window, tries unserved requests
+/// again, and writes the new plan. The search runs without holding the database; if the day
+/// changed meanwhile, the search is repeated on the new state (at most three times).
+pub fn replan(
+    store: &crate::store::Store,
+    who: &Who,
+    region_id: &str,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    effort: Effort,
+    seed: u64,
+) -> StoreResult<Replanned> {
+    for _ in 0..3 {
+        let (day, fingerprint) = store.blocking(|conn| {
+            Ok((
+                Day::load(conn, region_id, date)?,
+                day::fingerprint(conn, region_id, date)?,
+            ))
+        })?;
+        let now_minutes = day.minutes(now);
+        let options = SearchOptions::new(seed);
+        let started = std::time::Instant::now();
+        let progress = |limit: f64| move || started.elapsed().as_secs_f64() / limit;
+        let plan = match effort {
+            Effort::Iterations(n) => darp::reoptimise(
+                &day.instance,
+                &day.plan,
+                now_minutes,
+                &day.promises,
+                &options,
+                Budget::Iterations(n),
+            ),
+            Effort::Seconds(s) => {
+                let f = progress(s);
+                darp::reoptimise(
+                    &day.instance,
+                    &day.plan,
+                    now_minutes,
+                    &day.promises,
+                    &options,
+                    Budget::Progress(&f),
+                )
+            }
+        }
+        .map_err(|e| StoreError::Internal(format!("re-optimisation: {e}")))?;
+        let report = darp::check(&day.instance, &plan, &day.promises)
+            .map_err(|v| StoreError::Internal(format!("re-optimised plan breaks a rule: {v}")))?;
+        let written = store.blocking(|conn| {
+            let tx = conn.transaction()?;
+            if day::fingerprint(&tx, region_id, date)? != fingerprint {
+                return Ok(false);
+            }
+            let mut day = day.clone();
+            day.plan = plan.clone();
+            for k in 0..day.shifts.len() {
+                day.write_route(&tx, k)?;
+            }
+            for &r in &plan.unserved {
+                let planning = rejection_json("not_planned", &day, r, None, None);
+                write_not_served(&tx, &day.rides[r], &planning)?;
+            }
+            logs::audit(
+                &tx,
+                who,
+                Action::Update,
+                "ride_plans",
+                Some(&date.to_string()),
+                Some(region_id),
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })?;
+        if written {
+            return Ok(Replanned {
+                date,
+                requests: day.rides.len(),
+                served: report.served,
+                unserved: report.unserved,
+                vehicles_used: report.vehicles_used,
+                distance_m: (report.distance * 1000.0).round() as u64,
+                promises_kept: day.promises.len(),
+            });
+        }
+    }
+    Err(StoreError::Conflict(
+        "the day kept changing while it was re-optimised; try again".into(),
+    ))
+}
+
+/// Frees the planned stops of a ride that was cancelled or changed.
+pub fn unplan(conn: &Connection, ride_id: &str) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE route_stops SET status = 'cancelled', updated_at = ?1, version = version + 1
+         WHERE ride_request_id = ?2 AND status = 'planned'",
+        params![now_text(), ride_id],
+    )?;
+    conn.execute(
+        "UPDATE ride_requests SET shift_id = NULL, planned_pickup_at = NULL, planned_dropoff_at = NULL,
+             pickup_window_start = NULL, pickup_window_end = NULL
+         WHERE id = ?1",
+        [ride_id],
+    )?;
+    Ok(())
+}
+
+/// The local date after `now` in the region's time zone: the day the evening-before run plans.
+pub fn tomorrow(
+    store: &crate::store::Store,
+    region_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<NaiveDate> {
+    store.blocking(|conn| {
+        let tz = crate::domain::common::region_tz(conn, region_id)?;
+        now.with_timezone(&tz)
+            .date_naive()
+            .succ_opt()
+            .ok_or_else(|| StoreError::invalid("date", "out of range"))
+    })
+}
