@@ -429,6 +429,14 @@ impl<'a> Demo<'a> {
                 consent_at: consent,
                 consent_given_to: "DRK Kreisverband Wolfenbüttel, Sozio-Med-Mobil".into(),
                 consent_purpose: "Fahrten und Beratung".into(),
+                // Born 1931-1960 by a fixed pattern; everyone has no car of their own, some
+                // also receive income support.
+                birth_year: Some(1931 + (i as i32 * 7) % 30),
+                target_groups: if i % 4 == 0 {
+                    vec!["no_car".into(), "low_income".into()]
+                } else {
+                    vec!["no_car".into()]
+                },
             };
             let id = ImportKind::Residents.id_for(self.region_id, &[name, street, &village_id]);
             ids.push(self.create(id, &resident)?);
@@ -571,6 +579,7 @@ impl<'a> Demo<'a> {
                     walker,
                     status: crate::domain::rides::RideStatus::Requested,
                     channel: channels[k % 3],
+                    caregiver_id: None,
                 };
                 let outbound_id = self.create(
                     self.id("ride_requests", &format!("{day}/{k}/out")),

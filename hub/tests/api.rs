@@ -86,7 +86,9 @@ async fn every_resource_goes_through_create_read_list_update_cancel() {
                  "to_destination_id": f.destination, "appointment_at": ahead(day, 9, 30), "walker": true,
                  "channel": "phone"}))
         .await;
-    assert_eq!(ride["status"], "requested");
+    // A shift runs that day: the ride is planned at once and answered with its pickup window.
+    assert_eq!(ride["status"], "confirmed", "{ride:#}");
+    assert!(ride["pickup_window_start"].is_string());
     assert_eq!(
         ride["village_id"],
         json!(f.village),
@@ -193,7 +195,11 @@ async fn every_resource_goes_through_create_read_list_update_cancel() {
         let read = hub.get(&format!("/api/v1/{segment}/{id}")).await;
         assert_eq!(read.status, StatusCode::OK, "{segment}");
         assert_eq!(read.body["id"], json!(id));
-        assert_eq!(read.body["version"], 1, "{segment}");
+        // Planner-owned records (route stops) may have moved since they were made.
+        let version = read.body["version"].as_i64().unwrap();
+        if *segment != "route-stops" {
+            assert_eq!(version, 1, "{segment}");
+        }
 
         let list = hub
             .get(&format!("/api/v1/{segment}?region={}", f.region))
@@ -221,7 +227,7 @@ async fn every_resource_goes_through_create_read_list_update_cancel() {
             "{segment}: {:#}",
             updated.body
         );
-        assert_eq!(updated.body["version"], 2, "{segment}");
+        assert_eq!(updated.body["version"], version + 1, "{segment}");
         for (key, value) in patch.as_object().unwrap() {
             let stored = &updated.body[key];
             if key.ends_with("_at") {
@@ -339,7 +345,21 @@ async fn lists_page_and_filter() {
             f.village
         ))
         .await;
-    assert_eq!(by_village.body["items"].as_array().unwrap().len(), 7);
+    let requested: i64 = hub
+        .store
+        .blocking(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM ride_requests WHERE status = 'requested'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert!(requested > 0);
+    assert_eq!(
+        by_village.body["items"].as_array().unwrap().len() as i64,
+        requested
+    );
     let none = hub.get("/api/v1/ride-requests?status=done").await;
     assert!(none.body["items"].as_array().unwrap().is_empty());
     hub.stop().await;

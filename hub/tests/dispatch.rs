@@ -16,6 +16,8 @@ struct Day {
     /// (appointment 09:30, wheelchair, two people), Erna practice → home (pickup 11:00).
     rides: [String; 3],
     codes: [String; 3],
+    /// Further rides of the day (Erna home → practice), booked before the shift existed.
+    extra: Vec<String>,
 }
 
 async fn ride(hub: &TestHub, body: Value) -> (String, String) {
@@ -76,6 +78,12 @@ async fn confirm(hub: &TestHub, ride: &str) {
 /// Rides are booked before the shift exists, so no planner puts them on it; the test writes the
 /// route itself, as the planner would.
 async fn day(hub: &TestHub) -> Day {
+    day_with(hub, &[]).await
+}
+
+/// [`day`] with further rides arriving by these hours, booked before the shift exists so that
+/// no planner touches the hand-built route.
+async fn day_with(hub: &TestHub, extra_hours: &[u32]) -> Day {
     let f = fixture(hub, 1).await;
     let guenter = hub
         .create(
@@ -109,6 +117,16 @@ async fn day(hub: &TestHub) -> Day {
                "to_home": true, "pickup_at": ahead(f.day, 11, 0), "return_of": r1}),
     )
     .await;
+    let mut extra = Vec::new();
+    for hh in extra_hours {
+        let (ride, _) = ride(
+            hub,
+            json!({"region_id": f.region, "resident_id": f.resident, "from_home": true,
+                   "to_destination_id": f.destination, "appointment_at": ahead(f.day, *hh, 0)}),
+        )
+        .await;
+        extra.push(ride);
+    }
     let shift = shift(hub, &f, "Uwe Brandes").await;
     let plan = [
         (&r1, "pickup", 8, 20),
@@ -130,6 +148,7 @@ async fn day(hub: &TestHub) -> Day {
         shift,
         rides: [r1, r2, r3],
         codes: [c1, c2, c3],
+        extra,
     }
 }
 
@@ -201,14 +220,9 @@ fn offsets(text: &str, needles: &[&str]) -> Vec<usize> {
 #[tokio::test]
 async fn the_run_sheet_lists_the_stops_in_order_with_local_times_places_and_needs() {
     let hub = TestHub::start().await;
-    let d = day(&hub).await;
+    let d = day_with(&hub, &[14]).await;
     // A stop that was planned and then cancelled stays off the sheet.
-    let (r4, _) = ride(
-        &hub,
-        json!({"region_id": d.f.region, "resident_id": d.f.resident, "from_home": true,
-               "to_destination_id": d.f.destination, "appointment_at": ahead(d.f.day, 14, 0)}),
-    )
-    .await;
+    let r4 = d.extra[0].clone();
     let dropped = route_stop(
         &hub,
         &d.f,
@@ -558,19 +572,12 @@ async fn figures_count_a_hand_built_day_with_shared_rides_and_kilometres() {
     use planner::travel::{GeoPoint, StraightLine};
 
     let hub = TestHub::start().await;
-    let d = day(&hub).await;
-    let f = &d.f;
     // Three more rides of the day that were not driven, and one of the next day.
-    let mut extra = Vec::new();
-    for hh in [10, 10, 11] {
-        let (ride, _) = ride(
-            &hub,
-            json!({"region_id": f.region, "resident_id": f.resident, "from_home": true,
-                   "to_destination_id": f.destination, "appointment_at": ahead(f.day, hh, 0)}),
-        )
-        .await;
-        extra.push(ride);
-    }
+    let d = day_with(&hub, &[10, 10, 11]).await;
+    let f = &d.f;
+    let extra = d.extra.clone();
+    // The third was confirmed by phone and then missed.
+    confirm(&hub, &extra[2]).await;
     let (_next_day, _) = ride(
         &hub,
         json!({"region_id": f.region, "resident_id": f.resident, "from_home": true,

@@ -1,5 +1,6 @@
-//! The kiosk appliance binary. The touch UI, local store and sync client arrive with the kiosk
-//! issues; today it reports the contract version it speaks, which packaging and support use.
+//! The kiosk appliance binary. The local store and the sync client live in the library
+//! (`kiosk::store`, `kiosk::sync`); the touch UI arrives with the kiosk issues. Today the binary
+//! reports the contract version it speaks, which packaging and support use.
 
 use clap::{Parser, Subcommand};
 

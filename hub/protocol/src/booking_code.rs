@@ -179,6 +179,14 @@ mod tests {
         let json = serde_json::to_string(&code).unwrap();
         assert_eq!(json, format!("\"{code}\""));
         assert_eq!(serde_json::from_str::<BookingCode>(&json).unwrap(), code);
-        assert!(serde_json::from_str::<BookingCode>("\"XXXX-XXXX-2\"").is_err());
+        // The same code with another check character is refused.
+        let text = code.to_string();
+        let last = text.chars().last().unwrap();
+        let other = if last == '2' { '3' } else { '2' };
+        let wrong = format!("\"{}{other}\"", &text[..text.len() - 1]);
+        assert!(
+            serde_json::from_str::<BookingCode>(&wrong).is_err(),
+            "{wrong}"
+        );
     }
 }

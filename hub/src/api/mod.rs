@@ -6,6 +6,7 @@ pub mod body;
 pub mod dispatch;
 pub mod error;
 pub mod resources;
+pub mod rides;
 
 use std::sync::Arc;
 
@@ -64,6 +65,8 @@ macro_rules! for_each_resource {
         let acc = $f::<Vehicle>(acc);
         let acc = $f::<Shift>(acc);
         let acc = $f::<RideRequest>(acc);
+        let acc = $f::<RideSeries>(acc);
+        let acc = $f::<CallBack>(acc);
         let acc = $f::<RouteStop>(acc);
         let acc = $f::<ImbusVisit>(acc);
         let acc = $f::<ConsultationHours>(acc);
@@ -77,17 +80,20 @@ macro_rules! for_each_resource {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    let routes = dispatch::routes(for_each_resource!(add_routes, Router::new()))
-        .route("/healthz", get(healthz))
-        .route("/api/v1/openapi.json", get(openapi_json))
-        .route("/api/v1/audit-log", get(audit_log))
-        .route("/api/v1/regions/{id}/changes", get(changes))
-        .fallback(|| async {
-            ApiError::NotFound {
-                detail: "no such route".into(),
-            }
-        })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    let routes = rides::routes(dispatch::routes(for_each_resource!(
+        add_routes,
+        Router::new()
+    )))
+    .route("/healthz", get(healthz))
+    .route("/api/v1/openapi.json", get(openapi_json))
+    .route("/api/v1/audit-log", get(audit_log))
+    .route("/api/v1/regions/{id}/changes", get(changes))
+    .fallback(|| async {
+        ApiError::NotFound {
+            detail: "no such route".into(),
+        }
+    })
+    .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     routes
         .with_state(state)
         .layer(middleware::from_fn(request_scope))

@@ -38,6 +38,13 @@ pub struct Resident {
     pub consent_given_to: String,
     /// For what (e.g. "Fahrten und Beratung").
     pub consent_purpose: String,
+    /// Year of birth, for a region's age rule (the year, not the date: it is enough).
+    #[serde(default)]
+    pub birth_year: Option<i32>,
+    /// Target groups of the region the resident was found to belong to when registered, e.g.
+    /// `no_car`, `low_income`, `refugee`. Age and mobility groups follow from the fields above.
+    #[serde(default)]
+    pub target_groups: Vec<String>,
 }
 
 fn german() -> String {
@@ -50,6 +57,7 @@ impl Resource for Resident {
     const CANCEL: Cancel = Cancel::Archive;
     const BOOL_COLUMNS: &'static [&'static str] =
         &["uses_walker", "uses_wheelchair", "needs_companion"];
+    const JSON_COLUMNS: &'static [&'static str] = &["target_groups"];
     const REFS: &'static [(&'static str, &'static str)] = &[("village_id", "villages")];
     const FILTERS: Filters = Filters {
         time: None,
@@ -71,6 +79,16 @@ impl Resource for Resident {
         if self.consent_at.0 > ctx.now + chrono::Duration::minutes(5) {
             return Err(StoreError::invalid("consent_at", "lies in the future"));
         }
+        if let Some(year) = self.birth_year {
+            let this_year = chrono::Datelike::year(&ctx.now);
+            if !(this_year - 120..=this_year).contains(&year) {
+                return Err(StoreError::invalid(
+                    "birth_year",
+                    format!("must lie between {} and {this_year}", this_year - 120),
+                ));
+            }
+        }
+        super::places::check_labels("target_groups", &self.target_groups)?;
         Ok(())
     }
 }

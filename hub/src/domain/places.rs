@@ -36,7 +36,7 @@ fn default_time_zone() -> String {
     "Europe/Berlin".into()
 }
 
-fn check_labels(field: &str, labels: &[String]) -> StoreResult<()> {
+pub(crate) fn check_labels(field: &str, labels: &[String]) -> StoreResult<()> {
     for (i, label) in labels.iter().enumerate() {
         let ok = !label.is_empty()
             && label.len() <= 40

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::common::{
     Instant, OpeningInterval, Weekday, check_bookable, column_of, is_open, region_tz,
 };
+use crate::rides::rules::{Person, RideRules, check_eligible, check_no_shows, standing};
 use crate::store::records::{Cancel, Ctx, Filters, Resource};
 use crate::store::{StoreError, StoreResult};
 
@@ -72,6 +73,9 @@ pub struct RideRequest {
     #[serde(default = "requested")]
     pub status: RideStatus,
     pub channel: Channel,
+    /// The caregiver (Kümmerer:in) booking for the resident; must be linked to them.
+    #[serde(default)]
+    pub caregiver_id: Option<String>,
 }
 
 /// Fields whose change makes the stored plan of a ride void.
@@ -111,7 +115,7 @@ impl Resource for RideRequest {
         reason_column: Some("status_reason"),
     };
     const BOOL_COLUMNS: &'static [&'static str] = &["from_home", "to_home", "wheelchair", "walker"];
-    const JSON_COLUMNS: &'static [&'static str] = &["planning"];
+    const JSON_COLUMNS: &'static [&'static str] = &["planning", "notice"];
     const REFS: &'static [(&'static str, &'static str)] = &[
         ("resident_id", "residents"),
         ("from_stop_id", "stops"),
@@ -119,6 +123,7 @@ impl Resource for RideRequest {
         ("to_stop_id", "stops"),
         ("to_destination_id", "destinations"),
         ("return_of", "ride_requests"),
+        ("caregiver_id", "caregivers"),
     ];
     const FILTERS: Filters = Filters {
         time: Some("COALESCE(appointment_at, pickup_at)"),
@@ -138,6 +143,23 @@ impl Resource for RideRequest {
             "status_reason",
             "why the ride was cancelled, turned down or missed",
         ),
+        (
+            "planning",
+            "when not served as asked: reason code, German and English text, alternatives",
+        ),
+        ("planned_pickup_at", "planned start of boarding"),
+        ("planned_dropoff_at", "planned start of alighting"),
+        (
+            "outcome",
+            "done, cancelled, late_cancellation, no_show or turned_down",
+        ),
+        (
+            "notice",
+            "a notice given with the booking, e.g. the no-show warning",
+        ),
+        ("series_id", "the ride series that made this ride"),
+        ("series_date", "the date of the series this ride is for"),
+        ("series_leg", "out or back"),
     ];
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
@@ -179,6 +201,32 @@ impl Resource for RideRequest {
                 "status",
                 "cancel a ride with its cancel operation, giving the reason",
             ));
+        }
+        if let Some(previous) = ctx.previous {
+            check_transition(previous, self.status)?;
+        }
+        if let Some(caregiver) = &self.caregiver_id {
+            let linked: i64 = ctx.tx.query_row(
+                "SELECT count(*) FROM caregiver_links
+                 WHERE caregiver_id = ?1 AND resident_id = ?2 AND archived_at IS NULL",
+                [caregiver, &self.resident_id],
+                |r| r.get(0),
+            )?;
+            if linked == 0 {
+                return Err(StoreError::invalid(
+                    "caregiver_id",
+                    "this caregiver is not linked to the resident",
+                ));
+            }
+        }
+        if ctx.previous.is_none() {
+            let rules = RideRules::load(ctx.tx, &self.region_id)?;
+            let person = Person::load(ctx.tx, &self.resident_id)?;
+            if let Some(at) = self.appointment_at.or(self.pickup_at) {
+                check_eligible(&rules, &person, at.0)?;
+            }
+            let standing = standing(ctx.tx, &rules, &self.resident_id, ctx.now)?;
+            check_no_shows(&rules, standing, self.caregiver_id.as_deref())?;
         }
         if !(1..=8).contains(&self.passengers) {
             return Err(StoreError::invalid("passengers", "must be between 1 and 8"));
@@ -258,12 +306,23 @@ impl Resource for RideRequest {
     }
 
     /// A new ride is planned at once (instant insertion); a ride whose time, places or
-    /// passengers changed gives up its stops and promise and is planned again.
+    /// passengers changed gives up its stops and promise and is planned again. A no-show frees
+    /// the ride's stops and calls off its way back.
     fn after_write(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
-        let open = matches!(
-            self.status,
-            RideStatus::Requested | RideStatus::Planned | RideStatus::Confirmed
-        );
+        let previous_status = ctx
+            .previous
+            .and_then(|p| p.get("status"))
+            .and_then(|s| s.as_str());
+        match self.status {
+            RideStatus::NoShow if previous_status != Some("no_show") => {
+                return crate::rides::outcomes::no_show(ctx.tx, ctx.id);
+            }
+            RideStatus::Done if previous_status != Some("done") => {
+                return crate::rides::outcomes::done(ctx.tx, ctx.id);
+            }
+            RideStatus::Requested | RideStatus::Planned | RideStatus::Confirmed => {}
+            _ => return Ok(()),
+        }
         let replan = match ctx.previous {
             None => true,
             Some(previous) => {
@@ -274,7 +333,7 @@ impl Resource for RideRequest {
                     .any(|f| previous.get(*f) != now.get(*f))
             }
         };
-        if !open || !replan {
+        if !replan {
             return Ok(());
         }
         if ctx.previous.is_some() {
@@ -284,8 +343,9 @@ impl Resource for RideRequest {
         Ok(())
     }
 
-    fn after_cancel(id: &str, tx: &rusqlite::Connection) -> StoreResult<()> {
-        crate::rides::unplan(tx, id)
+    /// A cancelled ride frees its stops; the outcome says whether it was cancelled in time.
+    fn after_cancel(ctx: &Ctx<'_>) -> StoreResult<()> {
+        crate::rides::outcomes::cancelled(ctx.tx, ctx.id, ctx.now)
     }
 
     fn derive(&self, ctx: &Ctx<'_>) -> StoreResult<Vec<(&'static str, Sql)>> {
@@ -302,8 +362,45 @@ impl Resource for RideRequest {
                 Sql::Text(protocol::BookingCode::from_uuid(id).to_string()),
             ));
             derived.push(("booked_by", Sql::Text(ctx.who.actor.clone())));
+            let rules = RideRules::load(ctx.tx, &self.region_id)?;
+            let standing = standing(ctx.tx, &rules, &self.resident_id, ctx.now)?;
+            let notice = check_no_shows(&rules, standing, self.caregiver_id.as_deref())?;
+            derived.push((
+                "notice",
+                notice.map_or(Sql::Null, |n| Sql::Text(n.to_string())),
+            ));
         }
         Ok(derived)
+    }
+}
+
+/// The status changes a client may make: forwards only. A dispatcher may plan and confirm by
+/// hand; drivers and dispatchers record that a ride was picked up, done or missed.
+fn check_transition(previous: &serde_json::Value, next: RideStatus) -> StoreResult<()> {
+    let from = previous
+        .get("status")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    let to = serde_json::to_value(next).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let to = to.as_str().unwrap_or_default();
+    let allowed = from == to
+        || matches!(
+            (from, next),
+            ("requested", RideStatus::Planned | RideStatus::Confirmed)
+                | ("planned", RideStatus::Confirmed)
+                | (
+                    "planned" | "confirmed",
+                    RideStatus::PickedUp | RideStatus::NoShow
+                )
+                | ("picked_up", RideStatus::Done)
+        );
+    if allowed {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            "status",
+            format!("a ride cannot go from {from} to {to}"),
+        ))
     }
 }
 

@@ -359,6 +359,8 @@ impl Session<'_> {
                         consent_at: consent_at.unwrap_or(Instant(chrono::DateTime::UNIX_EPOCH)),
                         consent_given_to: cells.text("consent_given_to"),
                         consent_purpose: cells.text("consent_purpose"),
+                        birth_year: None,
+                        target_groups: Vec::new(),
                     },
                     key: vec![name, street, village],
                     id: cells.id(),

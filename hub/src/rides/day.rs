@@ -215,6 +215,15 @@ impl Day {
                 } else {
                     Stop::Dropoff(r)
                 };
+                // A stop entered twice (by hand, or on two shifts) counts once.
+                let seen = plan
+                    .routes
+                    .iter()
+                    .any(|x| x.stops.iter().any(|s| s.stop == stop))
+                    || route.iter().any(|s| s.stop == stop);
+                if seen {
+                    continue;
+                }
                 route.push(ScheduledStop {
                     stop,
                     time: minutes(&at),
@@ -310,28 +319,39 @@ impl Day {
     }
 
     /// Writes route `k` of the plan: the shift's stop sequence, the planned times of its rides,
-    /// and where its break lies. Stops that already happened keep their status.
+    /// and where its break lies. A stop keeps its record (id and status) from one plan to the
+    /// next; stops no longer on the route are marked cancelled, never deleted.
     pub fn write_route(&self, conn: &Connection, k: usize) -> StoreResult<()> {
         let shift_id = &self.shifts[k];
-        let mut old_status: HashMap<(String, String), String> = HashMap::new();
+        // The live record of each (ride, kind) on this shift; duplicates are surplus.
+        let mut existing: HashMap<(String, String), String> = HashMap::new();
+        let mut surplus: Vec<String> = Vec::new();
         {
             let mut stmt = conn.prepare(
-                "SELECT ride_request_id, kind, status FROM route_stops WHERE shift_id = ?1 AND status <> 'cancelled'",
+                "SELECT id, ride_request_id, kind FROM route_stops
+                 WHERE shift_id = ?1 AND status <> 'cancelled' ORDER BY position, created_at",
             )?;
-            let rows = stmt.query_map([shift_id], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+            let rows = stmt.query_map([shift_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
             for row in rows {
-                let (key, status) = row?;
-                old_status.insert(key, status);
+                let (id, ride, kind) = row?;
+                if existing.contains_key(&(ride.clone(), kind.clone())) {
+                    surplus.push(id);
+                } else {
+                    existing.insert((ride, kind), id);
+                }
             }
         }
-        conn.execute(
-            "DELETE FROM route_stops WHERE shift_id = ?1 AND status <> 'cancelled'",
-            [shift_id],
-        )?;
         let now = now_text();
         let route = &self.plan.routes[k];
         let mut position = 0u32;
         let mut break_at: Option<(u32, f64)> = None;
+        let mut kept: Vec<String> = Vec::new();
         for stop in &route.stops {
             let (r, kind) = match stop.stop {
                 Stop::Pickup(r) => (r, "pickup"),
@@ -342,16 +362,39 @@ impl Day {
                 }
             };
             let ride_id = &self.rides[r];
-            let status = old_status
-                .get(&(ride_id.clone(), kind.to_string()))
-                .map_or("planned", String::as_str);
             let at = self.instant(stop.time).text();
-            conn.execute(
-                "INSERT INTO route_stops (id, region_id, shift_id, position, ride_request_id, kind, planned_at,
-                     status, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-                params![uuid::Uuid::now_v7().to_string(), self.region_id, shift_id, position, ride_id, kind, at, status, now],
-            )?;
+            match existing.get(&(ride_id.clone(), kind.to_string())) {
+                Some(id) => {
+                    // The version moves only when the stop really moved.
+                    conn.execute(
+                        "UPDATE route_stops SET
+                             version = version + (position <> ?1 OR planned_at <> ?2),
+                             updated_at = CASE WHEN position <> ?1 OR planned_at <> ?2
+                                 THEN ?3 ELSE updated_at END,
+                             position = ?1, planned_at = ?2
+                         WHERE id = ?4",
+                        params![position, at, now, id],
+                    )?;
+                    kept.push(id.clone());
+                }
+                None => {
+                    conn.execute(
+                        "INSERT INTO route_stops (id, region_id, shift_id, position, ride_request_id, kind,
+                             planned_at, status, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'planned', ?8, ?8)",
+                        params![
+                            uuid::Uuid::now_v7().to_string(),
+                            self.region_id,
+                            shift_id,
+                            position,
+                            ride_id,
+                            kind,
+                            at,
+                            now
+                        ],
+                    )?;
+                }
+            }
             let column = if kind == "pickup" {
                 "planned_pickup_at"
             } else {
@@ -368,6 +411,19 @@ impl Day {
                 params![at, shift_id, ride_id],
             )?;
             position += 1;
+        }
+        // What is no longer on the route: marked cancelled (it stays in the history).
+        let stale: Vec<&String> = existing
+            .values()
+            .filter(|id| !kept.contains(id))
+            .chain(surplus.iter())
+            .collect();
+        for id in stale {
+            conn.execute(
+                "UPDATE route_stops SET status = 'cancelled', updated_at = ?1, version = version + 1
+                 WHERE id = ?2",
+                params![now, id],
+            )?;
         }
         conn.execute(
             "UPDATE shifts SET planned_break_position = ?1, planned_break_at = ?2 WHERE id = ?3",

@@ -6,7 +6,11 @@
 //! Promised windows (`pickup_window_start/end`) are handed to the planner as hard windows every
 //! time, so neither a later booking nor a re-optimisation can break them.
 
+pub mod call_backs;
 pub mod day;
+pub mod outcomes;
+pub mod rules;
+pub mod series;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use planner::darp::{self, Budget, InsertOptions, Insertion, RejectReason, SearchOptions};
@@ -58,24 +62,26 @@ pub fn book(conn: &Connection, ride_id: &str, now: DateTime<Utc>) -> StoreResult
         request,
         now_minutes,
         &day.promises,
-        &InsertOptions::default(),
+        &insert_options(),
     )
     .map_err(|e| StoreError::Internal(format!("insertion: {e}")))?;
     match outcome {
         Insertion::Inserted(inserted) => {
             let window_start = day.instant(inserted.promise.pickup.earliest);
             let window_end = day.instant(inserted.promise.pickup.latest);
+            let before = day.plan.clone();
             day.plan = inserted.plan;
             day.promises.push(inserted.promise);
+            keep_displaced(conn, &mut day, &before, inserted.vehicle, now_minutes)?;
             let shift_id = day.shifts[inserted.vehicle].clone();
             conn.execute(
                 "UPDATE ride_requests SET status = 'confirmed', shift_id = ?1, pickup_window_start = ?2,
-                     pickup_window_end = ?3, planning = NULL, status_reason = NULL, updated_at = ?4,
-                     version = version + 1
+                     pickup_window_end = ?3, planning = NULL, status_reason = NULL, updated_at = ?4
                  WHERE id = ?5",
                 params![shift_id, window_start.text(), window_end.text(), now_text(), ride_id],
             )?;
             day.write_route(conn, inserted.vehicle)?;
+            call_backs::close_for_ride(conn, ride_id, "served", "hub:planner")?;
             Ok(Booked::Confirmed {
                 shift_id,
                 window_start,
@@ -89,6 +95,61 @@ pub fn book(conn: &Connection, ride_id: &str, now: DateTime<Utc>) -> StoreResult
             Ok(Booked::NotServed { reason })
         }
     }
+}
+
+/// How the hub books: alternatives are searched across most of the day.
+fn insert_options() -> InsertOptions {
+    InsertOptions {
+        alternative_range: 600.0,
+        ..InsertOptions::default()
+    }
+}
+
+/// A stored route the planner cannot keep (e.g. built by hand with other travel times) loses
+/// rides when it is rebuilt. None of them may vanish: each is inserted again where possible
+/// (and that route written), else marked not served and put on the call-back queue.
+fn keep_displaced(
+    conn: &Connection,
+    day: &mut Day,
+    before: &darp::Plan,
+    vehicle: usize,
+    now: f64,
+) -> StoreResult<()> {
+    let displaced: Vec<usize> = before.routes[vehicle]
+        .stops
+        .iter()
+        .filter_map(|s| match s.stop {
+            darp::Stop::Pickup(r) => Some(r),
+            _ => None,
+        })
+        .filter(|&r| day.plan.position_of(r).is_none())
+        .collect();
+    for r in displaced {
+        if day.plan.position_of(r).is_some() {
+            continue;
+        }
+        let again = darp::insert(
+            &day.instance,
+            &day.plan,
+            r,
+            now,
+            &day.promises,
+            &insert_options(),
+        )
+        .map_err(|e| StoreError::Internal(format!("insertion: {e}")))?;
+        match again {
+            Insertion::Inserted(inserted) if inserted.vehicle != vehicle => {
+                day.plan = inserted.plan;
+                day.write_route(conn, inserted.vehicle)?;
+            }
+            Insertion::Inserted(inserted) => day.plan = inserted.plan,
+            Insertion::Rejected(_) => {
+                let planning = rejection_json("not_planned", day, r, None, None);
+                write_not_served(conn, &day.rides[r], &planning)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn current_booking(conn: &Connection, ride_id: &str) -> StoreResult<Booked> {
@@ -109,11 +170,13 @@ fn current_booking(conn: &Connection, ride_id: &str) -> StoreResult<Booked> {
     }
 }
 
+/// Records that a ride is not served as asked and puts it on the call-back queue.
 fn write_not_served(conn: &Connection, ride_id: &str, planning: &Value) -> StoreResult<()> {
     let reason = planning["reason"].as_str().unwrap_or("not_planned");
+    call_backs::open_for_ride(conn, ride_id, reason)?;
     conn.execute(
         "UPDATE ride_requests SET status = 'requested', planning = ?1, status_reason = ?2, shift_id = NULL,
-             planned_pickup_at = NULL, planned_dropoff_at = NULL, updated_at = ?3, version = version + 1
+             planned_pickup_at = NULL, planned_dropoff_at = NULL, updated_at = ?3
          WHERE id = ?4",
         params![planning.to_string(), reason, now_text(), ride_id],
     )?;
@@ -222,6 +285,13 @@ pub fn replan(
     effort: Effort,
     seed: u64,
 ) -> StoreResult<Replanned> {
+    // Rides of series are made first, so they are planned with the rest.
+    store.blocking(|conn| {
+        let tx = conn.transaction()?;
+        series::generate_region(&tx, who, region_id, now, date)?;
+        tx.commit()?;
+        Ok(())
+    })?;
     for _ in 0..3 {
         let (day, fingerprint) = store.blocking(|conn| {
             Ok((
@@ -268,8 +338,21 @@ pub fn replan(
                 day.write_route(&tx, k)?;
             }
             for &r in &plan.unserved {
-                let planning = rejection_json("not_planned", &day, r, None, None);
-                write_not_served(&tx, &day.rides[r], &planning)?;
+                // A request keeps the reason and alternatives its booking gave.
+                let has_reason: bool = tx.query_row(
+                    "SELECT planning IS NOT NULL FROM ride_requests WHERE id = ?1",
+                    [&day.rides[r]],
+                    |row| row.get(0),
+                )?;
+                if !has_reason {
+                    let planning = rejection_json("not_planned", &day, r, None, None);
+                    write_not_served(&tx, &day.rides[r], &planning)?;
+                }
+            }
+            for (r, ride) in day.rides.iter().enumerate() {
+                if !plan.unserved.contains(&r) {
+                    call_backs::close_for_ride(&tx, ride, "served", "hub:planner")?;
+                }
             }
             logs::audit(
                 &tx,

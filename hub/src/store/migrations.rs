@@ -19,6 +19,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_ride_planning",
         include_str!("../../../migrations/hub/0002_ride_planning.sql"),
     ),
+    (
+        "0003_ride_rules",
+        include_str!("../../../migrations/hub/0003_ride_rules.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -89,8 +89,9 @@ pub trait Resource: Serialize + DeserializeOwned + Send + Sync + 'static {
         Ok(())
     }
 
-    /// Runs after the record was cancelled, in the same transaction.
-    fn after_cancel(_id: &str, _tx: &Connection) -> StoreResult<()> {
+    /// Runs after the record was cancelled, in the same transaction; `ctx.previous` is the
+    /// record before the cancel.
+    fn after_cancel(_ctx: &Ctx<'_>) -> StoreResult<()> {
         Ok(())
     }
 }
@@ -236,6 +237,7 @@ pub fn create_in<R: Resource>(
     );
     tx.execute(&sql, params_from_iter(values))
         .map_err(constraint_to_conflict::<R>)?;
+    input.after_write(&ctx)?;
 
     let record = read_row::<R>(tx, &id)?;
     tx.execute(
@@ -243,7 +245,7 @@ pub fn create_in<R: Resource>(
          VALUES (?1, ?2, ?3, ?4, ?5)",
         rusqlite::params![R::KIND, id, request_hash, record.to_string(), now_text()],
     )?;
-    after_write::<R>(tx, who, Action::Create, &id, &record)?;
+    log_write::<R>(tx, who, Action::Create, &id, &record)?;
     Ok(Created {
         record,
         replayed: false,
@@ -452,8 +454,9 @@ pub fn update<R: Resource>(
     );
     tx.execute(&sql, params_from_iter(values))
         .map_err(constraint_to_conflict::<R>)?;
+    input.after_write(&ctx)?;
     let record = read_row::<R>(&tx, id)?;
-    after_write::<R>(&tx, who, Action::Update, id, &record)?;
+    log_write::<R>(&tx, who, Action::Update, id, &record)?;
     tx.commit()?;
     Ok(record)
 }
@@ -513,11 +516,17 @@ pub fn cancel<R: Resource>(
         }
     };
     if changed {
-        R::after_cancel(id, &tx)?;
+        R::after_cancel(&Ctx {
+            id,
+            tx: &tx,
+            previous: Some(&current),
+            who,
+            now: chrono::Utc::now(),
+        })?;
     }
     let record = read_row::<R>(&tx, id)?;
     if changed {
-        after_write::<R>(&tx, who, Action::Cancel, id, &record)?;
+        log_write::<R>(&tx, who, Action::Cancel, id, &record)?;
     }
     tx.commit()?;
     Ok(record)
@@ -754,7 +763,7 @@ fn constraint_to_conflict<R: Resource>(e: rusqlite::Error) -> StoreError {
 }
 
 /// Audit every write; feed kiosk-visible changes to the change log.
-fn after_write<R: Resource>(
+fn log_write<R: Resource>(
     tx: &Connection,
     who: &Who,
     action: Action,

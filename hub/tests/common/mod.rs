@@ -272,7 +272,7 @@ pub async fn fixture(hub: &TestHub, wheelchair_places: u32) -> Fixture {
         .create(
             "residents",
             json!({"region_id": region, "name": "Erna Köhler", "street": "Lindenweg 4", "village_id": village,
-                   "lat": 52.132, "lon": 10.722, "uses_walker": true, "consent_at": "2026-01-05T10:00:00+01:00",
+                   "lat": 52.132, "lon": 10.722, "uses_walker": true, "birth_year": 1944, "consent_at": "2026-01-05T10:00:00+01:00",
                    "consent_given_to": "DRK Fahrdienst", "consent_purpose": "Fahrten und Beratung"}),
         )
         .await["id"]
