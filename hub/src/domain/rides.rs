@@ -101,12 +101,6 @@ fn requested() -> RideStatus {
     RideStatus::Requested
 }
 
-impl RideRequest {
-    fn end_count(home: bool, stop: &Option<String>, dest: &Option<String>) -> usize {
-        usize::from(home) + usize::from(stop.is_some()) + usize::from(dest.is_some())
-    }
-}
-
 impl Resource for RideRequest {
     const KIND: &'static str = "ride_requests";
     const NOUN: &'static str = "ride request";
@@ -163,33 +157,14 @@ impl Resource for RideRequest {
     ];
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
-        if Self::end_count(
-            self.from_home,
-            &self.from_stop_id,
-            &self.from_destination_id,
-        ) != 1
-        {
-            return Err(StoreError::invalid(
-                "from_stop_id",
-                "give exactly one of from_stop_id, from_destination_id, from_home",
-            ));
-        }
-        if Self::end_count(self.to_home, &self.to_stop_id, &self.to_destination_id) != 1 {
-            return Err(StoreError::invalid(
-                "to_stop_id",
-                "give exactly one of to_stop_id, to_destination_id, to_home",
-            ));
-        }
-        let same_place = (self.from_home && self.to_home)
-            || (self.from_stop_id.is_some() && self.from_stop_id == self.to_stop_id)
-            || (self.from_destination_id.is_some()
-                && self.from_destination_id == self.to_destination_id);
-        if same_place {
-            return Err(StoreError::invalid(
-                "to_stop_id",
-                "the ride must go somewhere else",
-            ));
-        }
+        check_places(
+            (
+                self.from_home,
+                &self.from_stop_id,
+                &self.from_destination_id,
+            ),
+            (self.to_home, &self.to_stop_id, &self.to_destination_id),
+        )?;
         if ctx.previous.is_none() && self.status != RideStatus::Requested {
             return Err(StoreError::invalid(
                 "status",
@@ -205,28 +180,13 @@ impl Resource for RideRequest {
         if let Some(previous) = ctx.previous {
             check_transition(previous, self.status)?;
         }
-        if let Some(caregiver) = &self.caregiver_id {
-            let linked: i64 = ctx.tx.query_row(
-                "SELECT count(*) FROM caregiver_links
-                 WHERE caregiver_id = ?1 AND resident_id = ?2 AND archived_at IS NULL",
-                [caregiver, &self.resident_id],
-                |r| r.get(0),
-            )?;
-            if linked == 0 {
-                return Err(StoreError::invalid(
-                    "caregiver_id",
-                    "this caregiver is not linked to the resident",
-                ));
-            }
-        }
+        check_caregiver(ctx.tx, self.caregiver_id.as_deref(), &self.resident_id)?;
         if ctx.previous.is_none() {
             let rules = RideRules::load(ctx.tx, &self.region_id)?;
             let person = Person::load(ctx.tx, &self.resident_id)?;
             if let Some(at) = self.appointment_at.or(self.pickup_at) {
                 check_eligible(&rules, &person, at.0)?;
             }
-            let standing = standing(ctx.tx, &rules, &self.resident_id, ctx.now)?;
-            check_no_shows(&rules, standing, self.caregiver_id.as_deref())?;
         }
         if !(1..=8).contains(&self.passengers) {
             return Err(StoreError::invalid("passengers", "must be between 1 and 8"));
@@ -362,6 +322,7 @@ impl Resource for RideRequest {
                 Sql::Text(protocol::BookingCode::from_uuid(id).to_string()),
             ));
             derived.push(("booked_by", Sql::Text(ctx.who.actor.clone())));
+            // The no-show rule refuses here or gives the notice stored with the booking.
             let rules = RideRules::load(ctx.tx, &self.region_id)?;
             let standing = standing(ctx.tx, &rules, &self.resident_id, ctx.now)?;
             let notice = check_no_shows(&rules, standing, self.caregiver_id.as_deref())?;
@@ -372,6 +333,62 @@ impl Resource for RideRequest {
         }
         Ok(derived)
     }
+}
+
+/// One end of a ride: home, a stop or a destination.
+pub(crate) type End<'a> = (bool, &'a Option<String>, &'a Option<String>);
+
+/// A ride (or a series) names exactly one place at each end, and two different places.
+pub(crate) fn check_places(from: End<'_>, to: End<'_>) -> StoreResult<()> {
+    let count = |(home, stop, dest): End<'_>| {
+        usize::from(home) + usize::from(stop.is_some()) + usize::from(dest.is_some())
+    };
+    if count(from) != 1 {
+        return Err(StoreError::invalid(
+            "from_stop_id",
+            "give exactly one of from_stop_id, from_destination_id, from_home",
+        ));
+    }
+    if count(to) != 1 {
+        return Err(StoreError::invalid(
+            "to_stop_id",
+            "give exactly one of to_stop_id, to_destination_id, to_home",
+        ));
+    }
+    let same_place = (from.0 && to.0)
+        || (from.1.is_some() && from.1 == to.1)
+        || (from.2.is_some() && from.2 == to.2);
+    if same_place {
+        return Err(StoreError::invalid(
+            "to_stop_id",
+            "the ride must go somewhere else",
+        ));
+    }
+    Ok(())
+}
+
+/// A caregiver who books for a resident must be linked to them.
+pub(crate) fn check_caregiver(
+    tx: &rusqlite::Connection,
+    caregiver: Option<&str>,
+    resident: &str,
+) -> StoreResult<()> {
+    let Some(caregiver) = caregiver else {
+        return Ok(());
+    };
+    let linked: i64 = tx.query_row(
+        "SELECT count(*) FROM caregiver_links
+         WHERE caregiver_id = ?1 AND resident_id = ?2 AND archived_at IS NULL",
+        [caregiver, resident],
+        |r| r.get(0),
+    )?;
+    if linked == 0 {
+        return Err(StoreError::invalid(
+            "caregiver_id",
+            "this caregiver is not linked to the resident",
+        ));
+    }
+    Ok(())
 }
 
 /// The status changes a client may make: forwards only. A dispatcher may plan and confirm by

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::common::{LocalDate, LocalTime, Weekday, column_of};
-use super::rides::Channel;
+use super::rides::{Channel, check_caregiver, check_places};
 use crate::rides::rules::{Person, RideRules};
 use crate::store::records::{Cancel, Ctx, Filters, Resource};
 use crate::store::{StoreError, StoreResult};
@@ -63,10 +63,6 @@ fn one() -> u32 {
     1
 }
 
-fn ends(home: bool, stop: &Option<String>, dest: &Option<String>) -> usize {
-    usize::from(home) + usize::from(stop.is_some()) + usize::from(dest.is_some())
-}
-
 impl Resource for RideSeries {
     const KIND: &'static str = "ride_series";
     const NOUN: &'static str = "ride series";
@@ -113,23 +109,14 @@ impl Resource for RideSeries {
     ];
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
-        if ends(
-            self.from_home,
-            &self.from_stop_id,
-            &self.from_destination_id,
-        ) != 1
-        {
-            return Err(StoreError::invalid(
-                "from_stop_id",
-                "give exactly one of from_stop_id, from_destination_id, from_home",
-            ));
-        }
-        if ends(self.to_home, &self.to_stop_id, &self.to_destination_id) != 1 {
-            return Err(StoreError::invalid(
-                "to_stop_id",
-                "give exactly one of to_stop_id, to_destination_id, to_home",
-            ));
-        }
+        check_places(
+            (
+                self.from_home,
+                &self.from_stop_id,
+                &self.from_destination_id,
+            ),
+            (self.to_home, &self.to_stop_id, &self.to_destination_id),
+        )?;
         if self.weekdays.is_empty() {
             return Err(StoreError::invalid("weekdays", "name at least one weekday"));
         }
@@ -188,20 +175,7 @@ impl Resource for RideSeries {
                 ));
             }
         }
-        if let Some(caregiver) = &self.caregiver_id {
-            let linked: i64 = ctx.tx.query_row(
-                "SELECT count(*) FROM caregiver_links
-                 WHERE caregiver_id = ?1 AND resident_id = ?2 AND archived_at IS NULL",
-                [caregiver, &self.resident_id],
-                |r| r.get(0),
-            )?;
-            if linked == 0 {
-                return Err(StoreError::invalid(
-                    "caregiver_id",
-                    "this caregiver is not linked to the resident",
-                ));
-            }
-        }
+        check_caregiver(ctx.tx, self.caregiver_id.as_deref(), &self.resident_id)?;
         if ctx.previous.is_none() {
             // The rules are checked for each ride too; checking here refuses the series at once.
             let rules = RideRules::load(ctx.tx, &self.region_id)?;

@@ -21,8 +21,6 @@ const WHEELCHAIR_SERVICE: f64 = 8.0;
 const WALKER_SERVICE: f64 = 4.0;
 /// Minutes for everyone else.
 const SERVICE: f64 = 2.0;
-/// How early before an appointment a passenger may arrive, unless the region says otherwise.
-const DEFAULT_EARLY_MINUTES: f64 = 30.0;
 /// Half-width of the window around a desired pickup time.
 const PICKUP_SLACK: f64 = 10.0;
 
@@ -76,7 +74,7 @@ impl Day {
         let tz = region_tz(conn, region_id)?;
         let (origin, end) = bounds(tz, date)?;
         let horizon = (end.0 - origin.0).num_minutes() as f64;
-        let early = early_minutes(conn, region_id)?;
+        let early = super::rules::RideRules::load(conn, region_id)?.early_minutes;
         let shifts = load_shifts(conn, region_id, &origin, &end)?;
         let rides = load_rides(conn, region_id, &origin, &end)?;
 
@@ -447,19 +445,6 @@ fn bounds(tz: Tz, date: NaiveDate) -> StoreResult<(Instant, Instant)> {
     let end =
         local_to_instant(tz, next, NaiveTime::MIN).map_err(|e| StoreError::invalid("date", e))?;
     Ok((start, end))
-}
-
-fn early_minutes(conn: &Connection, region_id: &str) -> StoreResult<f64> {
-    let settings: String = conn.query_row(
-        "SELECT settings FROM regions WHERE id = ?1",
-        [region_id],
-        |r| r.get(0),
-    )?;
-    let settings: serde_json::Value = serde_json::from_str(&settings).unwrap_or_default();
-    Ok(settings["ride_early_minutes"]
-        .as_f64()
-        .filter(|m| (5.0..=120.0).contains(m))
-        .unwrap_or(DEFAULT_EARLY_MINUTES))
 }
 
 fn parse_instant(text: String) -> StoreResult<Instant> {

@@ -21,6 +21,10 @@ pub struct RideRules {
     /// No-shows after which the resident books only through a caregiver.
     pub no_show_caregiver_only_at: i64,
     pub no_show_window_days: i64,
+    /// How early before an appointment a passenger may arrive, minutes (`ride_early_minutes`).
+    pub early_minutes: f64,
+    /// How far ahead the rides of ride series are made, days (`series_horizon_days`).
+    pub series_horizon_days: i64,
 }
 
 impl RideRules {
@@ -49,6 +53,11 @@ impl RideRules {
             no_show_warning_at: number("no_show_warning_at", 2, 1..=100),
             no_show_caregiver_only_at: number("no_show_caregiver_only_at", 3, 1..=100),
             no_show_window_days: number("no_show_window_days", 180, 1..=3650),
+            early_minutes: settings["ride_early_minutes"]
+                .as_f64()
+                .filter(|m| (5.0..=120.0).contains(m))
+                .unwrap_or(30.0),
+            series_horizon_days: number("series_horizon_days", 28, 1..=366),
         })
     }
 }
@@ -246,6 +255,8 @@ mod tests {
             no_show_warning_at: 2,
             no_show_caregiver_only_at: 3,
             no_show_window_days: 180,
+            early_minutes: 30.0,
+            series_horizon_days: 28,
         }
     }
 

@@ -11,24 +11,8 @@ use crate::store::logs::{self, Action, Who};
 use crate::store::records::{self, from_object, read_row};
 use crate::store::{StoreError, StoreResult, now_text};
 
-/// How far ahead series rides are made, unless the region sets `series_horizon_days`.
-pub const DEFAULT_HORIZON_DAYS: i64 = 28;
-
 /// Namespace of the ids of series rides: the same series, date and leg always give the same id.
 const SERIES_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_0d5e_3c2a_4f7e_9a41_55d2_8e0c_7b13);
-
-fn horizon_days(conn: &Connection, region_id: &str) -> StoreResult<i64> {
-    let settings: String = conn.query_row(
-        "SELECT settings FROM regions WHERE id = ?1",
-        [region_id],
-        |r| r.get(0),
-    )?;
-    let settings: serde_json::Value = serde_json::from_str(&settings).unwrap_or_default();
-    Ok(settings["series_horizon_days"]
-        .as_i64()
-        .filter(|d| (1..=MAX_SERIES_DAYS).contains(d))
-        .unwrap_or(DEFAULT_HORIZON_DAYS))
-}
 
 /// Makes the missing rides of series `series_id` from today (or its first date) up to `until`
 /// (default: the region's horizon), each booked and planned as it is made. Returns how many
@@ -52,7 +36,8 @@ pub fn generate_series(
     let series: RideSeries = from_object(input)?;
     let tz = region_tz(tx, &series.region_id)?;
     let today = now.with_timezone(&tz).date_naive();
-    let horizon = today + Duration::days(horizon_days(tx, &series.region_id)?);
+    let horizon_days = super::rules::RideRules::load(tx, &series.region_id)?.series_horizon_days;
+    let horizon = today + Duration::days(horizon_days);
     let last = series
         .last_date
         .map(|d| d.0)
