@@ -19,6 +19,8 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// `text` or `json` log lines.
     pub log_format: String,
+    /// How often the hub looks for a due evening re-optimisation, seconds; 0 turns it off.
+    pub planning_check_seconds: u64,
 }
 
 impl Default for Config {
@@ -30,6 +32,7 @@ impl Default for Config {
             tls_key: None,
             body_limit_bytes: 64 * 1024,
             log_format: "text".into(),
+            planning_check_seconds: 60,
         }
     }
 }
@@ -44,6 +47,7 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     body_limit_bytes: Option<usize>,
     log_format: Option<String>,
+    planning_check_seconds: Option<u64>,
 }
 
 /// Why the configuration cannot be used.
@@ -84,7 +88,7 @@ impl Config {
         let parse_env = |name: &str, value: String| -> Result<FileConfig, ConfigError> {
             let key = name.to_ascii_lowercase();
             let toml_text = match key.as_str() {
-                "body_limit_bytes" => format!("{key} = {value}"),
+                "body_limit_bytes" | "planning_check_seconds" => format!("{key} = {value}"),
                 _ => format!("{key} = {}", toml_string(&value)),
             };
             toml::from_str(&toml_text).map_err(|e| ConfigError::Env {
@@ -99,6 +103,7 @@ impl Config {
             "TLS_KEY",
             "BODY_LIMIT_BYTES",
             "LOG_FORMAT",
+            "PLANNING_CHECK_SECONDS",
         ] {
             if let Some(value) = var(name) {
                 config.apply(parse_env(name, value)?);
@@ -127,6 +132,9 @@ impl Config {
         if let Some(v) = f.log_format {
             self.log_format = v;
         }
+        if let Some(v) = f.planning_check_seconds {
+            self.planning_check_seconds = v;
+        }
     }
 
     /// Checks combinations no single key can.
@@ -143,6 +151,11 @@ impl Config {
         }
         if !["text", "json"].contains(&self.log_format.as_str()) {
             return Err(ConfigError::Invalid("log_format is text or json".into()));
+        }
+        if self.planning_check_seconds > 3600 {
+            return Err(ConfigError::Invalid(
+                "planning_check_seconds must lie between 0 (off) and 3600".into(),
+            ));
         }
         Ok(())
     }

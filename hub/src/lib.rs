@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod demo;
+pub mod devices;
 pub mod dispatch;
 pub mod domain;
 pub mod import;

@@ -248,7 +248,7 @@ fn serve(store: Store, config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let files = hub::server::tls_files(&config)?;
         if files.created {
             println!(
@@ -269,7 +269,10 @@ fn serve(store: Store, config: Config) -> anyhow::Result<()> {
         running.shutdown().await?;
         println!("hub stopped");
         Ok(())
-    })
+    });
+    // An evening re-optimisation still searching is left behind; it runs again on the next start.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
 }
 
 fn init_logging(format: &str) {

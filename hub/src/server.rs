@@ -114,11 +114,17 @@ pub struct Running {
     pub addr: SocketAddr,
     pub handle: Handle<SocketAddr>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The evening re-optimisation loop, when turned on.
+    pub planning: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting, lets requests in flight finish (up to 10 s), and waits.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        if let Some(planning) = &self.planning {
+            // A run cut off here is claimed but not finished: it runs again on the next start.
+            planning.abort();
+        }
         self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
         self.task.await.context("server task")?.context("server")?;
         Ok(())
@@ -134,11 +140,41 @@ pub async fn start(store: Store, config: Config) -> anyhow::Result<Running> {
         .with_context(|| format!("listening on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let planning = (config.planning_check_seconds > 0).then(|| {
+        tokio::spawn(evening_planning(
+            store.clone(),
+            Duration::from_secs(config.planning_check_seconds),
+        ))
+    });
     let app = api::router(AppState::new(store, config));
     let handle = Handle::new();
     let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
     let task = tokio::spawn(server.serve(app.into_make_service()));
-    Ok(Running { addr, handle, task })
+    Ok(Running {
+        addr,
+        handle,
+        task,
+        planning,
+    })
+}
+
+/// Every `every`, runs the evening re-optimisations that are due (see `rides::evening`).
+async fn evening_planning(store: Store, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let store = store.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            crate::rides::evening::run_due(&store, chrono::Utc::now(), None)
+        })
+        .await;
+        match ran {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "evening re-optimisation: store"),
+            Err(e) => tracing::warn!(error = %e, "evening re-optimisation: task"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

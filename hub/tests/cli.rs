@@ -14,7 +14,8 @@ fn hub() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hub"));
     command
         .env_remove("DORFPUNKT_HUB_CONFIG")
-        .env("DORFPUNKT_LOG", "warn");
+        .env("DORFPUNKT_LOG", "warn")
+        .env("DORFPUNKT_HUB_PLANNING_CHECK_SECONDS", "0");
     command
 }
 

@@ -179,6 +179,78 @@ async fn a_ride_nobody_can_serve_says_why_and_goes_to_the_call_back_queue() {
     hub.stop().await;
 }
 
+/// A shift of the fixture's vehicle on the first weekday after the fixture's day.
+async fn shift_next_weekday(hub: &TestHub, f: &Fixture) -> i64 {
+    let next = crate::common::weekday_ahead(f.day + 1);
+    hub.create(
+        "shifts",
+        json!({"id": id(), "region_id": f.region, "vehicle_id": f.vehicle, "driver_name": "Herr Jahn",
+               "starts_at": ahead(next, 7, 0), "ends_at": ahead(next, 16, 0)}),
+    )
+    .await;
+    next
+}
+
+fn date_of(days: i64) -> String {
+    (Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+#[tokio::test]
+async fn a_day_without_a_shift_offers_the_next_day_with_a_place() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 1).await;
+    let next = shift_next_weekday(&hub, &f).await;
+    let booked = hub.create("ride-requests", to_practice(&f, 10, 0)).await;
+    assert_eq!(booked["status"], "requested", "{booked:#}");
+    let planning = &booked["planning"];
+    assert_eq!(planning["reason"], "no_shift", "{planning:#}");
+    let alternatives = planning["alternatives"].as_array().unwrap();
+    assert_eq!(alternatives.len(), 1, "{planning:#}");
+    let other = &alternatives[0];
+    assert_eq!(other["which"], "another_day");
+    assert_eq!(other["date"], date_of(next).as_str(), "{other:#}");
+    // Same appointment time on that day, reached in time, with a pickup window before it.
+    let appointment: DateTime<Utc> = ahead(next, 10, 0).parse().unwrap();
+    let arrive_by = instant(&other["arrive_by"]);
+    assert!(arrive_by <= appointment, "{other:#}");
+    assert!(
+        appointment - arrive_by <= chrono::Duration::minutes(40),
+        "{other:#}"
+    );
+    assert!(instant(&other["pickup_window_start"]) < instant(&other["pickup_window_end"]));
+    assert!(instant(&other["pickup_window_end"]) < arrive_by);
+    // Nothing was planned on either day: it is only an offer.
+    assert_eq!(hub.count("route_stops"), 0);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_later_appointment_is_offered_only_while_the_practice_is_open() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 1).await;
+    // The practice closes 12:00-14:00. The bus starts at 12:30, so an 11:50 appointment can only
+    // be reached later, at lunchtime, when nobody would see the patient: no "later" offer, the
+    // next weekday instead.
+    shift(&hub, &f, &f.vehicle, (12, 30), (16, 0)).await;
+    let next = shift_next_weekday(&hub, &f).await;
+    let booked = hub.create("ride-requests", to_practice(&f, 11, 50)).await;
+    assert_eq!(booked["status"], "requested", "{booked:#}");
+    let planning = &booked["planning"];
+    assert_eq!(planning["reason"], "time_window_impossible", "{planning:#}");
+    let alternatives = planning["alternatives"].as_array().unwrap();
+    assert!(
+        alternatives.iter().all(|a| a["which"] != "later"),
+        "{planning:#}"
+    );
+    let other = alternatives
+        .iter()
+        .find(|a| a["which"] == "another_day")
+        .unwrap_or_else(|| panic!("another day offered: {planning:#}"));
+    assert_eq!(other["date"], date_of(next).as_str());
+
+    hub.stop().await;
+}
+
 #[tokio::test]
 async fn a_wheelchair_ride_on_a_day_without_a_wheelchair_place_is_not_served() {
     let hub = TestHub::start().await;
@@ -748,4 +820,107 @@ fn the_replan_command_plans_a_day_and_refuses_bad_input() {
     let unknown = run(&["--region", "nope", "--date", &day]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("region"));
+}
+
+/// The date and figures of the finished evening runs.
+fn finished_runs(hub: &TestHub) -> Vec<(String, String)> {
+    hub.store
+        .blocking(|c| {
+            Ok(c.prepare(
+                "SELECT date, result FROM plan_runs WHERE finished_at IS NOT NULL ORDER BY date",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?)
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_evening_before_the_day_is_re_optimised_once_keeping_promises() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 1).await;
+    shift(&hub, &f, &f.vehicle, (7, 0), (16, 0)).await;
+    let mut promised = Vec::new();
+    for (hh, mm) in [(9, 0), (10, 30), (14, 0)] {
+        let booked = hub.create("ride-requests", to_practice(&f, hh, mm)).await;
+        assert_eq!(booked["status"], "confirmed", "{booked:#}");
+        promised.push(booked);
+    }
+    let evening = |hh: u32, mm: u32| -> DateTime<Utc> { ahead(f.day - 1, hh, mm).parse().unwrap() };
+    let effort = Some(hub::rides::Effort::Iterations(300));
+    let run = |at: DateTime<Utc>| hub::rides::evening::run_due(&hub.store, at, effort).unwrap();
+
+    // Before 18:00 the day after is left alone.
+    assert!(run(evening(17, 59)).is_empty());
+    assert!(finished_runs(&hub).is_empty());
+    // From 18:00 it is planned, once.
+    let ran = run(evening(18, 30));
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert_eq!(ran[0].due.date.to_string(), date_of(f.day));
+    let done = ran[0].result.as_ref().expect("planned");
+    assert_eq!((done.requests, done.served, done.promises_kept), (3, 3, 3));
+    assert!(run(evening(21, 0)).is_empty(), "a date runs once");
+    let runs = finished_runs(&hub);
+    assert_eq!(runs.len(), 1);
+    let figures: Value = serde_json::from_str(&runs[0].1).unwrap();
+    assert_eq!(figures["served"], 3, "{figures:#}");
+    for before in &promised {
+        let after = ride(&hub, before["id"].as_str().unwrap()).await;
+        assert_eq!(after["status"], "confirmed");
+        assert_eq!(after["pickup_window_start"], before["pickup_window_start"]);
+        assert_eq!(after["pickup_window_end"], before["pickup_window_end"]);
+        let pickup = instant(&after["planned_pickup_at"]);
+        assert!(instant(&after["pickup_window_start"]) <= pickup);
+        assert!(pickup <= instant(&after["pickup_window_end"]));
+    }
+    // A run cut off (claimed, never finished: the hub stopped mid-search) runs again.
+    hub.store
+        .blocking(|c| {
+            c.execute("UPDATE plan_runs SET finished_at = NULL, result = NULL", [])?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(run(evening(21, 0)).len(), 1);
+    assert_eq!(finished_runs(&hub).len(), 1);
+
+    // The region may plan later in the evening; a bad setting falls back to 18:00.
+    let region = format!("/api/v1/regions/{}", f.region);
+    let set = patch(&hub, &region, json!({"settings": {"replan_at": "20:00"}})).await;
+    assert_eq!(set.status, StatusCode::OK, "{:#}", set.body);
+    let next_evening: DateTime<Utc> = ahead(f.day, 19, 0).parse().unwrap();
+    assert!(run(next_evening).is_empty(), "20:00 not reached");
+    let ran = run(ahead(f.day, 20, 5).parse().unwrap());
+    assert_eq!(ran.len(), 1);
+    assert_eq!(ran[0].due.date.to_string(), date_of(f.day + 1));
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn the_running_hub_starts_the_evening_run_by_itself() {
+    let hub = TestHub::start_with(|c| c.planning_check_seconds = 1).await;
+    hub.create(
+        "regions",
+        json!({"id": id(), "name": "Nachtfahrt", "settings": {"replan_at": "00:00", "replan_seconds": 1}}),
+    )
+    .await;
+    let tomorrow = (Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive()
+        + chrono::Duration::days(1))
+    .to_string();
+    let mut runs = Vec::new();
+    for _ in 0..120 {
+        runs = finished_runs(&hub);
+        if !runs.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    // Right at local midnight "tomorrow" may move on while the test waits.
+    let after = (Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive()
+        + chrono::Duration::days(1))
+    .to_string();
+    assert_eq!(runs.len(), 1, "the hub ran the evening plan: {runs:?}");
+    assert!(runs[0].0 == tomorrow || runs[0].0 == after, "{runs:?}");
+    let figures: Value = serde_json::from_str(&runs[0].1).unwrap();
+    assert_eq!(figures["requests"], 0, "{figures:#}");
+    hub.stop().await;
 }

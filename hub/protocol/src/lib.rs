@@ -4,6 +4,7 @@
 //! network is versioned by [`API_VERSION`]; a change that old kiosks cannot read needs a new version.
 
 pub mod booking_code;
+pub mod device;
 pub mod sync;
 
 pub use booking_code::{BookingCode, BookingCodeError};

@@ -423,29 +423,40 @@ fn check_transition(previous: &serde_json::Value, next: RideStatus) -> StoreResu
 
 /// An appointment at a destination must fall in its opening hours (when they are known).
 fn check_opening_hours(ctx: &Ctx<'_>, appointment: Instant, destination: &str) -> StoreResult<()> {
-    let hours: Option<String> = column_of(ctx.tx, "destinations", "opening_hours", destination)?;
+    if open_at(ctx.tx, destination, appointment)? {
+        return Ok(());
+    }
+    let region: Option<String> = column_of(ctx.tx, "destinations", "region_id", destination)?;
+    let tz = region_tz(ctx.tx, region.as_deref().unwrap_or_default())?;
+    Err(StoreError::invalid(
+        "appointment_at",
+        format!(
+            "{} is outside the destination's opening hours",
+            appointment.local(tz).format("%a %d.%m.%Y %H:%M")
+        ),
+    ))
+}
+
+/// Whether a destination is open at `at`; true when its opening hours are not known.
+pub(crate) fn open_at(
+    tx: &rusqlite::Connection,
+    destination: &str,
+    at: Instant,
+) -> StoreResult<bool> {
+    let hours: Option<String> = column_of(tx, "destinations", "opening_hours", destination)?;
     let hours: Vec<OpeningInterval> = hours
         .map(|h| serde_json::from_str(&h))
         .transpose()
         .map_err(|e| StoreError::Internal(format!("opening hours unreadable: {e}")))?
         .unwrap_or_default();
     if hours.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
-    let region: Option<String> = column_of(ctx.tx, "destinations", "region_id", destination)?;
-    let tz = region_tz(ctx.tx, region.as_deref().unwrap_or_default())?;
-    let local = appointment.local(tz);
+    let region: Option<String> = column_of(tx, "destinations", "region_id", destination)?;
+    let tz = region_tz(tx, region.as_deref().unwrap_or_default())?;
+    let local = at.local(tz);
     let time = local.time().with_second(0).unwrap_or(local.time());
-    if !is_open(&hours, Weekday::of(local.date_naive()), time) {
-        return Err(StoreError::invalid(
-            "appointment_at",
-            format!(
-                "{} is outside the destination's opening hours",
-                local.format("%a %d.%m.%Y %H:%M")
-            ),
-        ));
-    }
-    Ok(())
+    Ok(is_open(&hours, Weekday::of(local.date_naive()), time))
 }
 
 /// Pickup or dropoff.

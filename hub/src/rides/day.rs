@@ -71,12 +71,44 @@ struct ShiftRow {
 impl Day {
     /// Loads the day from the store.
     pub fn load(conn: &Connection, region_id: &str, date: NaiveDate) -> StoreResult<Day> {
+        Self::load_with_guest(conn, region_id, date, None)
+    }
+
+    /// Loads the day with one more ride of another day, its times moved by whole `days` and
+    /// without a promise: to find out whether it could go on this day instead.
+    pub fn load_with_guest(
+        conn: &Connection,
+        region_id: &str,
+        date: NaiveDate,
+        guest: Option<(&str, i64)>,
+    ) -> StoreResult<Day> {
         let tz = region_tz(conn, region_id)?;
         let (origin, end) = bounds(tz, date)?;
         let horizon = (end.0 - origin.0).num_minutes() as f64;
         let early = super::rules::RideRules::load(conn, region_id)?.early_minutes;
         let shifts = load_shifts(conn, region_id, &origin, &end)?;
-        let rides = load_rides(conn, region_id, &origin, &end)?;
+        let mut rides = load_rides(
+            conn,
+            "r.region_id = ?1 AND r.status IN ('requested', 'planned', \
+                 'confirmed', 'picked_up', 'done') AND COALESCE(r.appointment_at, r.pickup_at) >= ?2 \
+                 AND COALESCE(r.appointment_at, r.pickup_at) < ?3",
+            params![region_id, origin.text(), end.text()],
+        )?;
+        if let Some((ride_id, days)) = guest {
+            // Local wall-clock times move with the date (also across a clock change).
+            let moved = |at: Instant| -> StoreResult<Instant> {
+                let local = at.local(tz).naive_local() + Duration::days(days);
+                local_to_instant(tz, local.date(), local.time())
+                    .map_err(|e| StoreError::invalid("date", e))
+            };
+            for mut ride in load_rides(conn, "r.id = ?1", params![ride_id])? {
+                ride.appointment_at = ride.appointment_at.map(moved).transpose()?;
+                ride.pickup_at = ride.pickup_at.map(moved).transpose()?;
+                ride.window = None;
+                rides.retain(|r| r.id != ride.id);
+                rides.push(ride);
+            }
+        }
 
         let mut points: Vec<GeoPoint> = shifts.iter().map(|s| s.depot).collect();
         for ride in &rides {
@@ -515,17 +547,15 @@ const PLACE_SQL: &str = "CASE WHEN r.{end}_home = 1 THEN res.{coord}
 
 fn load_rides(
     conn: &Connection,
-    region_id: &str,
-    origin: &Instant,
-    end: &Instant,
+    filter: &str,
+    filter_params: &[&dyn rusqlite::ToSql],
 ) -> StoreResult<Vec<RideRow>> {
     let place = |end: &str, coord: &str| PLACE_SQL.replace("{end}", end).replace("{coord}", coord);
     let sql = format!(
         "SELECT r.id, {}, {}, {}, {}, r.appointment_at, r.pickup_at, r.passengers, r.wheelchair, r.walker,
                 r.pickup_window_start, r.pickup_window_end
          FROM ride_requests r JOIN residents res ON res.id = r.resident_id
-         WHERE r.region_id = ?1 AND r.status IN ('requested', 'planned', 'confirmed', 'picked_up', 'done')
-           AND COALESCE(r.appointment_at, r.pickup_at) >= ?2 AND COALESCE(r.appointment_at, r.pickup_at) < ?3
+         WHERE {filter}
          ORDER BY r.rowid",
         place("from", "lat"),
         place("from", "lon"),
@@ -533,7 +563,7 @@ fn load_rides(
         place("to", "lon"),
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![region_id, origin.text(), end.text()], |r| {
+    let rows = stmt.query_map(filter_params, |r| {
         Ok((
             r.get::<_, String>(0)?,
             GeoPoint {

@@ -8,6 +8,7 @@
 
 pub mod call_backs;
 pub mod day;
+pub mod evening;
 pub mod outcomes;
 pub mod rules;
 pub mod series;
@@ -52,7 +53,8 @@ pub fn book(conn: &Connection, ride_id: &str, now: DateTime<Utc>) -> StoreResult
     }
     let now_minutes = day.minutes(now);
     if day.instance.vehicles().is_empty() {
-        let planning = rejection_json("no_shift", &day, request, None, None);
+        let alternatives = other_days(conn, &day, ride_id, now)?.into_iter().collect();
+        let planning = rejection_json("no_shift", alternatives);
         write_not_served(conn, ride_id, &planning)?;
         return Ok(Booked::NotServed { reason: "no_shift" });
     }
@@ -90,7 +92,8 @@ pub fn book(conn: &Connection, ride_id: &str, now: DateTime<Utc>) -> StoreResult
         }
         Insertion::Rejected(rejected) => {
             let reason = reason_code(rejected.reason);
-            let planning = rejection_json(reason, &day, request, rejected.earlier, rejected.later);
+            let alternatives = alternatives(conn, &day, request, ride_id, &rejected, now)?;
+            let planning = rejection_json(reason, alternatives);
             write_not_served(conn, ride_id, &planning)?;
             Ok(Booked::NotServed { reason })
         }
@@ -144,7 +147,7 @@ fn keep_displaced(
             }
             Insertion::Inserted(inserted) => day.plan = inserted.plan,
             Insertion::Rejected(_) => {
-                let planning = rejection_json("not_planned", day, r, None, None);
+                let planning = rejection_json("not_planned", Vec::new());
                 write_not_served(conn, &day.rides[r], &planning)?;
             }
         }
@@ -223,32 +226,121 @@ pub fn reason_text(code: &str) -> (&'static str, &'static str) {
     }
 }
 
-fn rejection_json(
-    reason: &str,
+/// What is stored (and answered) for a ride that is not served as asked.
+fn rejection_json(reason: &str, alternatives: Vec<Value>) -> Value {
+    let (de, en) = reason_text(reason);
+    json!({ "reason": reason, "message_de": de, "message_en": en, "alternatives": alternatives })
+}
+
+/// How far ahead another day is looked for.
+const OTHER_DAYS: i64 = 7;
+
+/// The nearest times that would work: the same day earlier or later (a later appointment only
+/// while the destination is open), else the first of the next days with a place.
+fn alternatives(
+    conn: &Connection,
     day: &Day,
     request: usize,
-    earlier: Option<darp::Alternative>,
-    later: Option<darp::Alternative>,
-) -> Value {
-    let (de, en) = reason_text(reason);
-    let is_appointment = day.is_appointment(request);
-    let alternative = |alt: darp::Alternative, which: &str| {
+    ride_id: &str,
+    rejected: &darp::Rejected,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<Value>> {
+    let destination = appointment_destination(conn, ride_id)?;
+    let mut found = Vec::new();
+    for (alt, which) in [(rejected.earlier, "earlier"), (rejected.later, "later")] {
+        let Some(alt) = alt else { continue };
         let mut value = json!({
             "which": which,
             "shift_minutes": alt.shift.round() as i64,
             "pickup_window_start": day.instant(alt.pickup_window.earliest.max(0.0)).text(),
             "pickup_window_end": day.instant(alt.pickup_window.latest.min(day.horizon())).text(),
         });
-        if is_appointment {
+        if day.is_appointment(request) {
             value["arrive_by"] = json!(day.instant(alt.dropoff_window.latest).text());
         }
-        value
-    };
-    let alternatives: Vec<Value> = [(earlier, "earlier"), (later, "later")]
-        .into_iter()
-        .filter_map(|(alt, which)| alt.map(|a| alternative(a, which)))
-        .collect();
-    json!({ "reason": reason, "message_de": de, "message_en": en, "alternatives": alternatives })
+        // A later appointment must be one the practice can give.
+        if let (Some((dest, appointment)), "later") = (&destination, which) {
+            let moved =
+                Instant(appointment.0 + chrono::Duration::minutes(alt.shift.round() as i64));
+            if !crate::domain::rides::open_at(conn, dest, moved)? {
+                continue;
+            }
+        }
+        found.push(value);
+    }
+    if found.is_empty() {
+        found.extend(other_days(conn, day, ride_id, now)?);
+    }
+    Ok(found)
+}
+
+/// The destination and appointment of an appointment ride to a destination.
+fn appointment_destination(
+    conn: &Connection,
+    ride_id: &str,
+) -> StoreResult<Option<(String, Instant)>> {
+    let (dest, at): (Option<String>, Option<String>) = conn.query_row(
+        "SELECT to_destination_id, appointment_at FROM ride_requests WHERE id = ?1",
+        [ride_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    match (dest, at) {
+        (Some(dest), Some(at)) => Ok(Some((dest, at.parse().map_err(StoreError::Internal)?))),
+        _ => Ok(None),
+    }
+}
+
+/// The first of the next days on which the same ride, at the same local time, has a place
+/// (and the destination is open for the appointment).
+fn other_days(
+    conn: &Connection,
+    day: &Day,
+    ride_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Value>> {
+    let destination = appointment_destination(conn, ride_id)?;
+    for days in 1..=OTHER_DAYS {
+        let Some(date) = day.date.checked_add_days(chrono::Days::new(days as u64)) else {
+            break;
+        };
+        let other = Day::load_with_guest(conn, &day.region_id, date, Some((ride_id, days)))?;
+        if other.instance.vehicles().is_empty() {
+            continue;
+        }
+        let Some(request) = other.request_index(ride_id) else {
+            continue;
+        };
+        if let Some((dest, _)) = &destination {
+            // The appointment itself: alighting ends by it.
+            let asked = &other.instance.requests()[request];
+            let at = other.instant(asked.dropoff_window.latest + asked.dropoff_service);
+            if !crate::domain::rides::open_at(conn, dest, at)? {
+                continue;
+            }
+        }
+        let outcome = darp::insert(
+            &other.instance,
+            &other.plan,
+            request,
+            other.minutes(now),
+            &other.promises,
+            &InsertOptions::default(),
+        )
+        .map_err(|e| StoreError::Internal(format!("insertion: {e}")))?;
+        if let Insertion::Inserted(inserted) = outcome {
+            let mut value = json!({
+                "which": "another_day",
+                "date": date.to_string(),
+                "pickup_window_start": other.instant(inserted.promise.pickup.earliest).text(),
+                "pickup_window_end": other.instant(inserted.promise.pickup.latest).text(),
+            });
+            if other.is_appointment(request) {
+                value["arrive_by"] = json!(other.instant(inserted.dropoff_time).text());
+            }
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
 }
 
 /// The result of re-optimising a day.
@@ -345,7 +437,7 @@ pub fn replan(
                     |row| row.get(0),
                 )?;
                 if !has_reason {
-                    let planning = rejection_json("not_planned", &day, r, None, None);
+                    let planning = rejection_json("not_planned", Vec::new());
                     write_not_served(&tx, &day.rides[r], &planning)?;
                 }
             }

@@ -2,7 +2,7 @@
 //! and what repeated no-shows lead to. Every number has a default and may be set per region in
 //! its `settings` object.
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
@@ -25,6 +25,10 @@ pub struct RideRules {
     pub early_minutes: f64,
     /// How far ahead the rides of ride series are made, days (`series_horizon_days`).
     pub series_horizon_days: i64,
+    /// Local time from which the next day is re-optimised in the evening (`replan_at`, "HH:MM").
+    pub replan_at: NaiveTime,
+    /// How long that re-optimisation searches, seconds (`replan_seconds`).
+    pub replan_seconds: f64,
 }
 
 impl RideRules {
@@ -58,6 +62,14 @@ impl RideRules {
                 .filter(|m| (5.0..=120.0).contains(m))
                 .unwrap_or(30.0),
             series_horizon_days: number("series_horizon_days", 28, 1..=366),
+            replan_at: settings["replan_at"]
+                .as_str()
+                .and_then(|t| NaiveTime::parse_from_str(t, "%H:%M").ok())
+                .unwrap_or(NaiveTime::from_hms_opt(18, 0, 0).expect("valid time")),
+            replan_seconds: settings["replan_seconds"]
+                .as_f64()
+                .filter(|s| (1.0..=600.0).contains(s))
+                .unwrap_or(30.0),
         })
     }
 }
@@ -257,6 +269,8 @@ mod tests {
             no_show_window_days: 180,
             early_minutes: 30.0,
             series_horizon_days: 28,
+            replan_at: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+            replan_seconds: 30.0,
         }
     }
 

@@ -22,6 +22,14 @@ impl Who {
             request_id: None,
         }
     }
+
+    /// The hub itself, in a scheduled job such as `system:evening-plan`.
+    pub fn system(what: &str) -> Who {
+        Who {
+            actor: format!("system:{what}"),
+            request_id: None,
+        }
+    }
 }
 
 /// What was done, as recorded in the audit log.

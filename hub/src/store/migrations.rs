@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_ride_rules",
         include_str!("../../../migrations/hub/0003_ride_rules.sql"),
     ),
+    (
+        "0004_plan_runs",
+        include_str!("../../../migrations/hub/0004_plan_runs.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

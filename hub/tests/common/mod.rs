@@ -38,6 +38,8 @@ impl TestHub {
         let mut config = Config {
             data_dir: dir.path().to_path_buf(),
             listen: "127.0.0.1:0".parse().expect("address"),
+            // Tests that want the evening re-optimisation turn it on.
+            planning_check_seconds: 0,
             ..Config::default()
         };
         adjust(&mut config);
