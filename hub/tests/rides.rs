@@ -832,7 +832,7 @@ fn finished_runs(hub: &TestHub) -> Vec<(String, String)> {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?)
         })
-        .unwrap()
+        .expect("plan runs")
 }
 
 #[tokio::test]
@@ -903,7 +903,9 @@ async fn the_running_hub_starts_the_evening_run_by_itself() {
         json!({"id": id(), "name": "Nachtfahrt", "settings": {"replan_at": "00:00", "replan_seconds": 1}}),
     )
     .await;
-    let tomorrow = (Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive()
+    let tomorrow = (Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive()
         + chrono::Duration::days(1))
     .to_string();
     let mut runs = Vec::new();
@@ -915,7 +917,9 @@ async fn the_running_hub_starts_the_evening_run_by_itself() {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     // Right at local midnight "tomorrow" may move on while the test waits.
-    let after = (Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive()
+    let after = (Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive()
         + chrono::Duration::days(1))
     .to_string();
     assert_eq!(runs.len(), 1, "the hub ran the evening plan: {runs:?}");

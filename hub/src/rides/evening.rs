@@ -79,7 +79,11 @@ pub fn run_due(store: &Store, now: DateTime<Utc>, effort: Option<Effort>) -> Sto
             conn.execute(
                 "INSERT INTO plan_runs (region_id, date, started_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (region_id, date) DO UPDATE SET started_at = excluded.started_at",
-                params![due.region_id, due.date.to_string(), crate::store::now_text()],
+                params![
+                    due.region_id,
+                    due.date.to_string(),
+                    crate::store::now_text()
+                ],
             )?;
             Ok(())
         })?;
