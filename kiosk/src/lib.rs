@@ -1,7 +1,17 @@
-//! The kiosk's library: the local database ([`store`]) and the sync client ([`sync`]). The
-//! appliance binary and, later, the touch UI sit on top of it.
+//! The kiosk's library: the local database ([`store`]), the sync client ([`sync`]), the
+//! device identity and its HTTPS client ([`identity`], [`hub_client`]), the booking core
+//! ([`core`]), heartbeats ([`heartbeat`]) and the simulated resident ([`sim`]). The appliance
+//! binary and, later, the touch UI sit on top of it.
 
+pub mod core;
+pub mod heartbeat;
+pub mod hub_client;
+pub mod identity;
+pub mod sim;
 pub mod store;
 pub mod sync;
 
 pub use store::{Store, StoreError};
+
+/// The kiosk database's file name in the data directory.
+pub const DATABASE_FILE: &str = "kiosk.db";

@@ -1,8 +1,19 @@
-//! The kiosk appliance binary. The local store and the sync client live in the library
-//! (`kiosk::store`, `kiosk::sync`); the touch UI arrives with the kiosk issues. Today the binary
-//! reports the contract version it speaks, which packaging and support use.
+//! The kiosk appliance binary: a thin command line over the library (`kiosk::identity`,
+//! `kiosk::core`, `kiosk::sync`, `kiosk::heartbeat`, `kiosk::sim`). The touch UI arrives with the
+//! kiosk issues; until then an admin enrols, tests and inspects a kiosk from here.
 
-use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use kiosk::heartbeat::{self, Readings, VcGenCmd};
+use kiosk::hub_client::{HubClient, Timeouts};
+use kiosk::identity::{self, Identity};
+use kiosk::sim::{SimKiosk, SimOptions};
+use kiosk::{DATABASE_FILE, Store};
+use protocol::device::PrinterState;
 
 #[derive(Parser)]
 #[command(name = "kiosk", version, about = "Dorfpunkt village kiosk")]
@@ -15,14 +26,214 @@ struct Cli {
 enum Command {
     /// Print the software version and the kiosk-hub contract version.
     Version,
+    /// Enrol this kiosk with its hub using the one-time code an admin was given.
+    Enroll {
+        /// The hub's address, `https://host:port`.
+        #[arg(long)]
+        hub: String,
+        /// The one-time enrolment code (`K7QM-2XPA-9RTD`).
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The hub's certificate (PEM), the only one trusted for the hub.
+        #[arg(long)]
+        hub_ca: PathBuf,
+    },
+    /// Book rides as a simulated resident through the kiosk's real booking core.
+    Sim {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// How many rides to book.
+        #[arg(long)]
+        bookings: u32,
+        /// The longest wait for an empty outbox after the last booking, in seconds.
+        #[arg(long, default_value_t = 120)]
+        wait_s: u64,
+        /// Seconds between syncs while waiting.
+        #[arg(long, default_value_t = 5)]
+        sync_every_s: u64,
+        /// The resident (hub id) the rides are booked for.
+        #[arg(long, default_value = "sim-resident")]
+        resident: String,
+    },
+    /// Sync once with the hub and print what happened.
+    Sync {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Send one heartbeat to the hub.
+    Heartbeat {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The printer's state until the printer driver reports it.
+        #[arg(long, value_enum, default_value_t = Printer::Ok)]
+        printer: Printer,
+    },
+    /// Replace the client certificate if it expires within 30 days.
+    Rotate {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Version => println!("{}", version_line()),
+#[derive(Clone, Copy, ValueEnum)]
+enum Printer {
+    Ok,
+    PaperLow,
+    Out,
+    Offline,
+}
+
+impl From<Printer> for PrinterState {
+    fn from(p: Printer) -> Self {
+        match p {
+            Printer::Ok => PrinterState::Ok,
+            Printer::PaperLow => PrinterState::PaperLow,
+            Printer::Out => PrinterState::Out,
+            Printer::Offline => PrinterState::Offline,
+        }
     }
-    Ok(())
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    if let Command::Version = cli.command {
+        println!("{}", version_line());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Version => println!("{}", version_line()),
+        Command::Enroll {
+            hub,
+            code,
+            data_dir,
+            hub_ca,
+        } => {
+            let pem = std::fs::read_to_string(&hub_ca)
+                .with_context(|| format!("reading the hub certificate {}", hub_ca.display()))?;
+            let identity = identity::enrol(&hub, &pem, &code, &data_dir)
+                .await
+                .context("enrolment failed")?;
+            println!(
+                "enrolled device={} region={} until={}",
+                identity.device_id, identity.region_id, identity.not_after
+            );
+        }
+        Command::Sim {
+            data_dir,
+            bookings,
+            wait_s,
+            sync_every_s,
+            resident,
+        } => {
+            let (identity, store, client) = open(&data_dir).await?;
+            let options = SimOptions {
+                bookings,
+                wait: Duration::from_secs(wait_s),
+                sync_every: Duration::from_secs(sync_every_s.max(1)),
+                answer_within: Duration::from_secs(10),
+                resident_id: resident,
+            };
+            let kiosk = SimKiosk {
+                region_id: identity.region_id.clone(),
+                device_id: identity.device_id.clone(),
+            };
+            let left = kiosk::sim::run(
+                &store,
+                &client,
+                &kiosk,
+                &options,
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            )
+            .await?;
+            if left > 0 {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Sync { data_dir } => {
+            let (_, store, client) = open(&data_dir).await?;
+            let summary =
+                kiosk::sync::sync_once(&store, &client, kiosk::core::CHANGES_PER_EXCHANGE)
+                    .await
+                    .context("sync failed")?;
+            let left = tokio::task::spawn_blocking(move || store.pending_count())
+                .await
+                .context("reading the outbox")??;
+            println!(
+                "exchanges={} sent={} accepted={} refused={} changes={} cursor={} outbox={}",
+                summary.exchanges,
+                summary.sent,
+                summary.accepted,
+                summary.refused,
+                summary.changes_applied,
+                summary.cursor,
+                left
+            );
+        }
+        Command::Heartbeat { data_dir, printer } => {
+            let (_, store, client) = open(&data_dir).await?;
+            let dir = data_dir.clone();
+            let beat = tokio::task::spawn_blocking(move || {
+                heartbeat::gather(
+                    &store,
+                    &dir,
+                    &VcGenCmd,
+                    Readings {
+                        printer: printer.into(),
+                        ..Readings::default()
+                    },
+                )
+            })
+            .await
+            .context("gathering the heartbeat")??;
+            let answer = client
+                .heartbeat(&beat)
+                .await
+                .context("sending the heartbeat")?;
+            println!(
+                "heartbeat sent outbox={} hub_time={}",
+                beat.outbox_len, answer.hub_time
+            );
+        }
+        Command::Rotate { data_dir } => {
+            match identity::rotate_if_due(&data_dir, chrono::Utc::now())
+                .await
+                .context("rotation failed")?
+            {
+                Some(new) => println!("rotated until={}", new.not_after),
+                None => println!("not due"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The identity, database and mutual-TLS client of an enrolled kiosk. A certificate close to
+/// expiry is rotated first; a failed rotation is reported and the current one used on.
+async fn open(data_dir: &Path) -> anyhow::Result<(Identity, Store, HubClient)> {
+    let mut identity = Identity::load(data_dir)?;
+    match identity::rotate_if_due(data_dir, chrono::Utc::now()).await {
+        Ok(Some(new)) => identity = new,
+        Ok(None) => {}
+        Err(e) => eprintln!("certificate rotation failed, trying again later: {e}"),
+    }
+    let path = data_dir.join(DATABASE_FILE);
+    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .context("opening the kiosk database")?
+        .context("opening the kiosk database")?;
+    let client = HubClient::for_device(&identity, Timeouts::default())?;
+    Ok((identity, store, client))
 }
 
 fn version_line() -> String {

@@ -222,6 +222,15 @@ impl Store {
         read_cursor(&self.conn())
     }
 
+    /// When a hub response was last applied (RFC 3339 UTC); `None` before the first sync.
+    pub fn last_sync_at(&self) -> StoreResult<Option<String>> {
+        Ok(self.conn().query_row(
+            "SELECT last_sync_at FROM sync_state WHERE one = 1",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Applies a hub response in one transaction: the acks, then the changes above the cursor in
     /// seq order, then the cursor. Applying the same response again changes nothing. A response
     /// that contradicts itself (a change beyond its own cursor, a seq twice) is refused whole.
@@ -261,9 +270,10 @@ impl Store {
 
         // A stale response (one older than what is stored) never moves the cursor back.
         let cursor = stored_cursor.max(response.cursor);
+        // Any readable response means the hub was reached: that is what heartbeats report.
         tx.execute(
-            "UPDATE sync_state SET cursor = ?1 WHERE one = 1",
-            [to_sql_int(cursor)?],
+            "UPDATE sync_state SET cursor = ?1, last_sync_at = ?2 WHERE one = 1",
+            params![to_sql_int(cursor)?, now],
         )?;
         tx.commit()?;
         applied.cursor = cursor;

@@ -163,7 +163,11 @@ impl Hub {
                 }
             };
         }
-        let outcome = match entry.body.get("pickup_at").and_then(Value::as_str) {
+        // A ride needs a time: the pickup, or else the appointment (the window is a stand-in).
+        let time = ["pickup_at", "appointment_at"]
+            .into_iter()
+            .find_map(|name| entry.body.get(name).and_then(Value::as_str));
+        let outcome = match time {
             None if entry.kind == OutboxKind::RideRequest => AckOutcome::Refused {
                 status: 422,
                 title: "Invalid input".into(),

@@ -1,9 +1,13 @@
 //! Integration tests of the kiosk library on real SQLite files: sync against an in-process hub,
-//! and the outbox surviving a process killed right after `enqueue`.
+//! the outbox surviving a process killed right after `enqueue`, and enrolment, mutual TLS,
+//! booking, heartbeats and `kiosk sim` against a small TLS hub on loopback.
 
 mod crash;
+mod device;
 mod hub;
+mod sim;
 mod sync;
+mod tls_hub;
 
 use std::path::{Path, PathBuf};
 

@@ -392,7 +392,12 @@ pub fn replan(
             ))
         })?;
         let now_minutes = day.minutes(now);
-        let options = SearchOptions::new(seed);
+        let mut options = SearchOptions::new(seed);
+        if let Effort::Seconds(_) = effort {
+            // Independent searches on every core (at most four); the best plan wins. A fixed
+            // number of iterations stays on one thread.
+            options.threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        }
         let started = std::time::Instant::now();
         let progress = |limit: f64| move || started.elapsed().as_secs_f64() / limit;
         let plan = match effort {

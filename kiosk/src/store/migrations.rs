@@ -10,10 +10,16 @@ use sha2::{Digest, Sha256};
 use super::{StoreError, StoreResult, now_text};
 
 /// Every kiosk migration, oldest first. The name is the file stem in `migrations/kiosk/`.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_kiosk",
-    include_str!("../../../migrations/kiosk/0001_kiosk.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_kiosk",
+        include_str!("../../../migrations/kiosk/0001_kiosk.sql"),
+    ),
+    (
+        "0002_last_sync",
+        include_str!("../../../migrations/kiosk/0002_last_sync.sql"),
+    ),
+];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
 /// Returns the names of those applied now.
@@ -75,7 +81,10 @@ mod tests {
     fn migrations_apply_to_an_empty_database_once() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
-        assert_eq!(migrate(&mut conn).unwrap(), vec!["0001_kiosk"]);
+        assert_eq!(
+            migrate(&mut conn).unwrap(),
+            vec!["0001_kiosk", "0002_last_sync"]
+        );
         assert!(
             migrate(&mut conn).unwrap().is_empty(),
             "second run applies nothing"
@@ -96,5 +105,9 @@ mod tests {
             .query_row("SELECT cursor FROM sync_state", [], |r| r.get(0))
             .unwrap();
         assert_eq!(cursor, 0);
+        let last: Option<String> = conn
+            .query_row("SELECT last_sync_at FROM sync_state", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(last, None);
     }
 }
