@@ -14,3 +14,4 @@ pub mod import;
 pub mod rides;
 pub mod server;
 pub mod store;
+pub mod sync;

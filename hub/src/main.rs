@@ -62,6 +62,12 @@ enum Command {
         #[command(subcommand)]
         command: RidesCommand,
     },
+    /// Kiosk devices: add one (printing its one-time enrolment code), issue a new code, list
+    /// them with their state, revoke one.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
     /// Create the demo region Elm-Asse in DATA_DIR (unless it is there already) and serve it.
     Demo {
         /// Directory of the demo database.
@@ -91,6 +97,46 @@ enum RidesCommand {
         /// Random seed of the search.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Add a kiosk at a stop (the stop decides region and village); prints its id and a one-time
+    /// enrolment code, valid 24 hours.
+    Add {
+        #[command(flatten)]
+        place: Where,
+        /// The kiosk's name, e.g. "Kiosk Edeka Kneitlingen".
+        #[arg(long)]
+        name: String,
+        /// The stop (its id) the kiosk stands at.
+        #[arg(long)]
+        stop: String,
+        /// Remote settings as a JSON object.
+        #[arg(long)]
+        settings: Option<String>,
+    },
+    /// Issue a new one-time enrolment code for a device (re-enrols a revoked one).
+    Code {
+        #[command(flatten)]
+        place: Where,
+        /// The device (its id).
+        #[arg(long)]
+        device: String,
+    },
+    /// List the devices: name, id, status, online or silent, last seen, alerts.
+    List {
+        #[command(flatten)]
+        place: Where,
+    },
+    /// Revoke a device: its certificates are refused at once.
+    Revoke {
+        #[command(flatten)]
+        place: Where,
+        /// The device (its id).
+        #[arg(long)]
+        device: String,
     },
 }
 
@@ -134,6 +180,7 @@ fn main() -> anyhow::Result<()> {
             let store = open(&config)?;
             plan_rides(&store, &region, date, seconds, seed)
         }
+        Command::Device { command } => device(&mut config, command),
         Command::Demo { data_dir, listen } => {
             config.data_dir = data_dir;
             config.listen = listen;
@@ -242,6 +289,113 @@ fn plan_rides(
         done.promises_kept
     );
     Ok(())
+}
+
+/// The device commands, through the same code as the API.
+fn device(config: &mut Config, command: DeviceCommand) -> anyhow::Result<()> {
+    use hub::store::logs::Who;
+    let now = chrono::Utc::now();
+    match command {
+        DeviceCommand::Add {
+            place,
+            name,
+            stop,
+            settings,
+        } => {
+            apply(config, &place, None)?;
+            let settings = match settings {
+                None => serde_json::Map::new(),
+                Some(text) => match serde_json::from_str(&text) {
+                    Ok(serde_json::Value::Object(map)) => map,
+                    _ => anyhow::bail!("--settings must be a JSON object"),
+                },
+            };
+            let store = open(config)?;
+            let (record, code) = store
+                .blocking(|c| {
+                    Ok(hub::devices::add_device(
+                        c,
+                        &Who::cli("device-add"),
+                        &name,
+                        &stop,
+                        settings,
+                        now,
+                    ))
+                })?
+                .context("adding the device")?;
+            println!(
+                "device {} added: {} (region {}, village {})",
+                code.device_id,
+                name,
+                record["region_id"].as_str().unwrap_or("-"),
+                record["village_id"].as_str().unwrap_or("-")
+            );
+            print_code(&code);
+        }
+        DeviceCommand::Code { place, device } => {
+            apply(config, &place, None)?;
+            let store = open(config)?;
+            let code = store
+                .blocking(|c| {
+                    Ok(hub::devices::issue_code(
+                        c,
+                        &Who::cli("device-code"),
+                        &device,
+                        now,
+                    ))
+                })?
+                .context("issuing an enrolment code")?;
+            print_code(&code);
+        }
+        DeviceCommand::List { place } => {
+            apply(config, &place, None)?;
+            let store = open(config)?;
+            let devices = store.blocking(|c| hub::devices::status::list(c, None, now))?;
+            if devices.is_empty() {
+                println!("no devices");
+            }
+            for d in devices {
+                let state = if d.online {
+                    "online"
+                } else if d.last_seen_at.is_some() {
+                    "silent"
+                } else {
+                    "never-seen"
+                };
+                let alerts: Vec<&str> = d.alerts.iter().map(|a| a.as_str()).collect();
+                println!(
+                    "{}\t{}\t{}\t{}\tlast_seen={}\talerts={}",
+                    d.name,
+                    d.id,
+                    d.status,
+                    state,
+                    d.last_seen_at.as_deref().unwrap_or("never"),
+                    if alerts.is_empty() {
+                        "none".to_string()
+                    } else {
+                        alerts.join(",")
+                    }
+                );
+            }
+        }
+        DeviceCommand::Revoke { place, device } => {
+            apply(config, &place, None)?;
+            let store = open(config)?;
+            store
+                .blocking(|c| Ok(hub::devices::revoke(c, &Who::cli("device-revoke"), &device)))?
+                .context("revoking the device")?;
+            println!("device {device} revoked: its certificates are refused from now on");
+        }
+    }
+    Ok(())
+}
+
+fn print_code(code: &hub::devices::IssuedCode) {
+    println!("code={}", code.code);
+    println!(
+        "valid until {} (once); enter it on the kiosk: kiosk enroll --hub URL --code {}",
+        code.expires_at, code.code
+    );
 }
 
 fn serve(store: Store, config: Config) -> anyhow::Result<()> {

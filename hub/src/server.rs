@@ -102,7 +102,8 @@ pub fn rustls_config(cert: &Path, key: &Path) -> anyhow::Result<rustls::ServerCo
         &rustls::version::TLS13,
         &rustls::version::TLS12,
     ])
-    .with_no_client_auth()
+    // Client certificates are asked for, optional, and checked per request (devices::tls).
+    .with_client_cert_verifier(crate::devices::tls::client_verifier())
     .with_single_cert(certs, key)
     .context("certificate and key do not match")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

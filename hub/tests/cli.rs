@@ -329,3 +329,143 @@ fn import_reports_bad_rows_with_line_numbers_and_imports_nothing() {
         .unwrap();
     assert_eq!(villages, 2);
 }
+
+#[test]
+fn device_add_prints_a_one_time_code_and_list_shows_the_devices() {
+    use hub::store::logs::Who;
+    use hub::store::records;
+    let dir = tempfile::tempdir().unwrap();
+    let store = hub::store::Store::open(&dir.path().join("hub.db")).unwrap();
+    let who = Who::cli("test");
+    let stop = store
+        .blocking(|c| {
+            let region: hub::domain::Region =
+                serde_json::from_value(serde_json::json!({"name": "Testregion"})).unwrap();
+            let region = records::create(c, &who, None, &region)?.record["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let village: hub::domain::Village = serde_json::from_value(serde_json::json!({
+                "region_id": region, "name": "Dahlum", "municipality": "Dahlum", "lat": 52.1, "lon": 10.8
+            }))
+            .unwrap();
+            let village = records::create(c, &who, None, &village)?.record["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let stop: hub::domain::Stop = serde_json::from_value(serde_json::json!({
+                "region_id": region, "village_id": village, "name": "Kirche", "lat": 52.1, "lon": 10.8
+            }))
+            .unwrap();
+            Ok(records::create(c, &who, None, &stop)?.record["id"]
+                .as_str()
+                .unwrap()
+                .to_string())
+        })
+        .unwrap();
+    drop(store);
+
+    let out = hub()
+        .args(["device", "add", "--name", "Kiosk Dahlum", "--stop", &stop])
+        .args(["--settings", r#"{"languages": ["de", "uk"]}"#, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = text
+        .lines()
+        .find_map(|l| l.strip_prefix("code="))
+        .expect("a code= line")
+        .to_string();
+    assert_eq!(code.len(), 14, "{code}");
+    assert!(
+        code.split('-').all(|g| g.len() == 4
+            && g.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())),
+        "{code}"
+    );
+    assert!(text.contains("valid until"), "{text}");
+    let device = text
+        .split_whitespace()
+        .nth(1)
+        .expect("device id")
+        .to_string();
+
+    let list = |dir: &Path| {
+        let out = hub()
+            .args(["device", "list", "--data-dir"])
+            .arg(dir)
+            .output()
+            .expect("runs");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = list(dir.path());
+    let line = listed
+        .lines()
+        .find(|l| l.contains(&device))
+        .expect("device listed");
+    assert!(line.starts_with("Kiosk Dahlum"), "{line}");
+    assert!(line.contains("pending"), "{line}");
+    assert!(line.contains("never-seen"), "{line}");
+
+    // The printed code enrols the device through the same code the API runs.
+    let store = hub::store::Store::open(&dir.path().join("hub.db")).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let csr_pem = rcgen::CertificateParams::default()
+        .serialize_request(&key)
+        .unwrap()
+        .pem()
+        .unwrap();
+    let request = protocol::device::EnrolRequest {
+        api_version: protocol::API_VERSION,
+        code: code.clone(),
+        csr_pem,
+    };
+    let enrolled = store
+        .blocking(|c| Ok(hub::devices::enrol(c, &request, None, chrono::Utc::now())))
+        .unwrap()
+        .expect("the printed code enrols");
+    assert_eq!(enrolled.device_id, device);
+    drop(store);
+    let listed = list(dir.path());
+    assert!(listed.contains("active"), "{listed}");
+    assert!(listed.contains("alerts=silent"), "{listed}");
+
+    let out = hub()
+        .args(["device", "revoke", "--device", &device, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(list(dir.path()).contains("revoked"));
+    let out = hub()
+        .args(["device", "code", "--device", &device, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("code="));
+    assert!(list(dir.path()).contains("pending"), "a new code re-enrols");
+
+    let out = hub()
+        .args([
+            "device",
+            "add",
+            "--name",
+            "Nowhere",
+            "--stop",
+            "no-such-stop",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop_id"));
+}

@@ -4,5 +4,7 @@ mod api;
 mod bad_input;
 mod cli;
 mod common;
+mod devices;
 mod dispatch;
 mod rides;
+mod sync;

@@ -35,6 +35,14 @@ pub enum ApiError {
     MethodNotAllowed,
     /// Something broke on our side.
     Internal { detail: String },
+    /// Refused for a reason with its own status and title (a device certificate or an
+    /// enrolment code that cannot be used, see `devices::Refusal`).
+    Refused {
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: String,
+    },
 }
 
 impl ApiError {
@@ -99,6 +107,12 @@ impl ApiError {
                 "internal",
                 "Internal error",
             ),
+            ApiError::Refused {
+                status,
+                slug,
+                title,
+                ..
+            } => (*status, slug, title),
         }
     }
 }
@@ -119,6 +133,20 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::devices::DeviceError> for ApiError {
+    fn from(e: crate::devices::DeviceError) -> Self {
+        match e {
+            crate::devices::DeviceError::Refused { refusal, detail } => ApiError::Refused {
+                status: StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN),
+                slug: refusal.slug(),
+                title: refusal.title(),
+                detail,
+            },
+            crate::devices::DeviceError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
@@ -132,7 +160,8 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest { detail }
             | ApiError::NotFound { detail }
             | ApiError::Forbidden { detail }
-            | ApiError::Conflict { detail } => body["detail"] = json!(detail),
+            | ApiError::Conflict { detail }
+            | ApiError::Refused { detail, .. } => body["detail"] = json!(detail),
             ApiError::Invalid { field, reason } => {
                 body["detail"] = json!(format!("{field}: {reason}"));
                 body["field"] = json!(field);

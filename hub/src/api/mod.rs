@@ -3,10 +3,12 @@
 
 pub mod auth;
 pub mod body;
+pub mod devices;
 pub mod dispatch;
 pub mod error;
 pub mod resources;
 pub mod rides;
+pub mod sync;
 
 use std::sync::Arc;
 
@@ -88,6 +90,8 @@ pub fn router(state: AppState) -> Router {
     .route("/api/v1/openapi.json", get(openapi_json))
     .route("/api/v1/audit-log", get(audit_log))
     .route("/api/v1/regions/{id}/changes", get(changes))
+    .merge(devices::routes())
+    .route(protocol::device::SYNC_PATH, axum::routing::post(sync::sync))
     .fallback(|| async {
         ApiError::NotFound {
             detail: "no such route".into(),
@@ -95,6 +99,8 @@ pub fn router(state: AppState) -> Router {
     })
     .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     routes
+        // Device paths need an enrolled device's certificate (see `devices::gate`).
+        .layer(middleware::from_fn_with_state(state.clone(), devices::gate))
         .with_state(state)
         .layer(middleware::from_fn(request_scope))
         .layer(

@@ -47,10 +47,21 @@ impl Resource for Device {
         ),
         ("last_seen_at", "last heartbeat"),
         ("software_version", "reported by the kiosk"),
+        ("last_sync_at", "the last sync the hub answered"),
     ];
 
     fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
         check_name("name", &self.name)
+    }
+
+    /// Revoking a device stops its certificates and unused enrolment codes at once.
+    fn after_cancel(ctx: &Ctx<'_>) -> StoreResult<()> {
+        let region = ctx
+            .previous
+            .and_then(|p| p.get("region_id"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        crate::devices::revoke_in(ctx.tx, ctx.who, ctx.id, region)
     }
 
     fn derive(&self, ctx: &Ctx<'_>) -> StoreResult<Vec<(&'static str, Sql)>> {

@@ -27,6 +27,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_plan_runs",
         include_str!("../../../migrations/hub/0004_plan_runs.sql"),
     ),
+    (
+        "0005_devices",
+        include_str!("../../../migrations/hub/0005_devices.sql"),
+    ),
+    (
+        "0006_device_sync",
+        include_str!("../../../migrations/hub/0006_device_sync.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

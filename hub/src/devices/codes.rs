@@ -1,0 +1,71 @@
+//! One-time enrolment codes: 12 characters of an alphabet without look-alikes, shown as
+//! `XXXX-XXXX-XXXX`, stored only as a SHA-256.
+
+use protocol::device::ENROL_CODE_LEN;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+/// Digits and capitals without 0/O, 1/I/L: nothing to mistake when read off a screen or paper.
+pub const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// How long a code may be used.
+pub const VALID_HOURS: i64 = 24;
+
+/// A fresh code in its display form, `XXXX-XXXX-XXXX`.
+pub fn new_code() -> String {
+    let mut rng = rand::rng();
+    let raw: String = (0..ENROL_CODE_LEN)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    display(&raw)
+}
+
+/// Groups of four joined by dashes.
+fn display(raw: &str) -> String {
+    raw.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The code as typed (any case, spaces and dashes ignored) in its canonical form, or `None` if
+/// it cannot be a code at all.
+pub fn normalise(typed: &str) -> Option<String> {
+    let raw: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (raw.len() == ENROL_CODE_LEN && raw.bytes().all(|b| ALPHABET.contains(&b))).then_some(raw)
+}
+
+/// What the store keeps of a code: SHA-256 of its canonical form, hex.
+pub fn hash(canonical: &str) -> String {
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_grouped_and_read_back_leniently() {
+        let code = new_code();
+        assert_eq!(code.len(), 14);
+        assert_eq!(code.matches('-').count(), 2);
+        let canonical = normalise(&code).unwrap();
+        assert_eq!(
+            normalise(&code.to_lowercase().replace('-', " ")),
+            Some(canonical.clone())
+        );
+        assert_eq!(hash(&canonical).len(), 64);
+        assert_ne!(new_code(), code);
+        assert_eq!(normalise("K7QM-2XPA-9RT"), None, "too short");
+        assert_eq!(
+            normalise("K7QM-2XPA-9RT0"),
+            None,
+            "0 is not in the alphabet"
+        );
+    }
+}
