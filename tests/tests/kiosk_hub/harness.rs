@@ -472,11 +472,11 @@ fn relay(client: TcpStream, target: u16, cut: Cut) {
                 if to.write_all(&buf[..n]).is_err() {
                     break;
                 }
-                if let Cut::AfterBytes(limit) = cut {
-                    if passed.load(Ordering::SeqCst) >= limit {
-                        // Cut now, mid-message: both ends see the connection drop.
-                        break;
-                    }
+                if let Cut::AfterBytes(limit) = cut
+                    && passed.load(Ordering::SeqCst) >= limit
+                {
+                    // Cut now, mid-message: both ends see the connection drop.
+                    break;
                 }
             }
             let _ = from.shutdown(Shutdown::Both);
