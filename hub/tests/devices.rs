@@ -701,3 +701,49 @@ async fn the_device_list_raises_silent_and_printer_alerts() {
         .await;
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn remote_settings_a_kiosk_cannot_follow_are_refused_and_change_nothing() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 1).await;
+    let path = format!("/api/v1/devices/{}", f.device);
+    let good = hub
+        .call(
+            Method::PATCH,
+            &path,
+            Some(
+                json!({"settings": {"languages": ["de", "tr"], "screen_on": "07:00",
+                                     "screen_off": "21:00", "brightness_night": 30}}),
+            ),
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::OK, "{:#}", good.body);
+    for (settings, field) in [
+        (json!({"colour": "red"}), "settings.colour"),
+        (json!({"languages": ["de", "fr"]}), "settings.languages"),
+        (
+            json!({"brightness_night": 500}),
+            "settings.brightness_night",
+        ),
+        (
+            json!({"screen_on": "7 Uhr", "screen_off": "21:00"}),
+            "settings.screen_on",
+        ),
+        (json!({"languages": "de"}), "settings.languages"),
+    ] {
+        let bad = hub
+            .call(Method::PATCH, &path, Some(json!({ "settings": settings })))
+            .await;
+        assert_eq!(
+            bad.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{settings}: {:#}",
+            bad.body
+        );
+        assert_eq!(bad.body["field"], field, "{:#}", bad.body);
+    }
+    let now = hub.get(&path).await;
+    assert_eq!(now.body["settings"]["languages"], json!(["de", "tr"]));
+    assert_eq!(now.body["settings"]["brightness_night"], 30);
+    hub.stop().await;
+}

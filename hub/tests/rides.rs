@@ -928,3 +928,59 @@ async fn the_running_hub_starts_the_evening_run_by_itself() {
     assert_eq!(figures["requests"], 0, "{figures:#}");
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_ride_planned_later_gets_a_promised_window_and_someone_tells_the_time() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 1).await;
+    // Booked before the day has a shift: a request on the call-back queue.
+    let booked = hub.create("ride-requests", to_practice(&f, 10, 0)).await;
+    assert_eq!(booked["planning"]["reason"], "no_shift", "{booked:#}");
+    let id = booked["id"].as_str().unwrap().to_string();
+    // A shift is added; the evening run finds the ride a place.
+    shift(&hub, &f, &f.vehicle, (7, 0), (16, 0)).await;
+    let region = f.region.clone();
+    let date = chrono::NaiveDate::parse_from_str(&date_of(f.day), "%Y-%m-%d").unwrap();
+    let done = hub::rides::replan(
+        &hub.store,
+        &hub::store::logs::Who::cli("test"),
+        &region,
+        date,
+        Utc::now(),
+        hub::rides::Effort::Iterations(200),
+        1,
+    )
+    .unwrap();
+    assert_eq!(done.served, 1);
+    let after = ride(&hub, &id).await;
+    assert_eq!(after["status"], "confirmed", "{after:#}");
+    let (start, end) = (
+        instant(&after["pickup_window_start"]),
+        instant(&after["pickup_window_end"]),
+    );
+    let pickup = instant(&after["planned_pickup_at"]);
+    assert!(start <= pickup && pickup <= end, "{after:#}");
+    assert_eq!((end - start).num_minutes(), 15);
+    assert!(after["planning"].is_null());
+    // The dispatcher is asked to tell the resident the time.
+    let queue = hub
+        .get(&format!("/api/v1/regions/{}/call-back-queue", f.region))
+        .await;
+    let items = queue.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{:#}", queue.body);
+    assert_eq!(items[0]["reason"], "time_found");
+    // The window is a promise now: a second run keeps it.
+    hub::rides::replan(
+        &hub.store,
+        &hub::store::logs::Who::cli("test"),
+        &region,
+        date,
+        Utc::now(),
+        hub::rides::Effort::Iterations(200),
+        2,
+    )
+    .unwrap();
+    let again = ride(&hub, &id).await;
+    assert_eq!(again["pickup_window_start"], after["pickup_window_start"]);
+    hub.stop().await;
+}

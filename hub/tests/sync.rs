@@ -652,8 +652,9 @@ async fn a_kiosk_never_gets_people_other_kiosks_or_others_bookings() {
         Method::PATCH,
         &format!("/api/v1/devices/{}", f.device),
         Some(
-            json!({"settings": {"languages": ["de", "uk"], "opening_hours": "08:00-20:00",
-                                  "screen": {"off": "22:00", "on": "06:00"}}}),
+            json!({"settings": {"languages": ["de", "uk"],
+                                  "opening_hours": [{"weekday": "mon", "open": "08:00", "close": "20:00"}],
+                                  "screen_on": "06:00", "screen_off": "22:00"}}),
         ),
     )
     .await;

@@ -7,6 +7,14 @@
 //! answers in time, the resident sees its answer (a pickup window, or a request with the
 //! planner's reason); if not, the receipt says it is a request, and the hub's answer is stored
 //! when a later sync brings it ([`crate::Store::booking_by_code`] shows and reprints it).
+//!
+//! A counselling appointment ([`book_appointment`]) goes the same way, with one difference: a
+//! slot the hub set aside for this kiosk (`reserved_for_device_id` in the replica's slot) can only
+//! be booked through this kiosk, so the kiosk confirms it at once, also offline, once the outbox
+//! shows no other booking of it; the outbox check and the entry are one transaction
+//! ([`crate::Store::enqueue_appointment`]). A slot another entry of this kiosk holds is refused
+//! on the spot. Any other slot is a request the hub answers. [`booking_status`] shows any booking
+//! by its code, with the hub's answer once it arrived (also a later "slot taken").
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -17,7 +25,7 @@ use protocol::sync::{AckOutcome, OutboxKind, SyncRequest, SyncResponse};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::store::{Store, StoreError};
+use crate::store::{Booking, BookingState, SlotClaim, Store, StoreError};
 use crate::sync::{SyncError, SyncSummary, Transport, TransportError, sync_once};
 
 /// How many changes one exchange asks for.
@@ -83,6 +91,70 @@ impl RideAsk {
     }
 }
 
+/// What a counselling appointment is about, the category only (the hub's `Topic`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    Health,
+    Care,
+    Money,
+    Housing,
+    Loneliness,
+    Addiction,
+    Family,
+    Other,
+}
+
+impl Topic {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Health => "health",
+            Topic::Care => "care",
+            Topic::Money => "money",
+            Topic::Housing => "housing",
+            Topic::Loneliness => "loneliness",
+            Topic::Addiction => "addiction",
+            Topic::Family => "family",
+            Topic::Other => "other",
+        }
+    }
+}
+
+/// A counselling appointment as the resident asked for it at the kiosk. The hub's kiosk
+/// appointment takes exactly these (it refuses unknown fields): no contact details, which belong
+/// to a call-back request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppointmentAsk {
+    /// The kiosk's region (from its identity); the hub checks it against the certificate.
+    pub region_id: String,
+    /// A slot from the replica (kind `slots`).
+    pub slot_id: String,
+    /// `None`: a walk-in who need not say; the hub records `other` and the counsellor asks.
+    pub topic: Option<Topic>,
+    /// The resident when known (their kiosk card); an appointment may stay anonymous.
+    pub resident_id: Option<String>,
+}
+
+impl AppointmentAsk {
+    /// The outbox body: the hub's kiosk appointment fields, with `channel: "kiosk"`.
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("region_id".into(), json!(self.region_id));
+        body.insert("slot_id".into(), json!(self.slot_id));
+        if let Some(topic) = self.topic {
+            body.insert("topic".into(), json!(topic.as_str()));
+        }
+        if let Some(resident) = &self.resident_id {
+            body.insert("resident_id".into(), json!(resident));
+        }
+        body.insert("channel".into(), json!("kiosk"));
+        Value::Object(body)
+    }
+}
+
+/// Title of the kiosk's own refusal of a slot another of its bookings holds (the hub's word).
+pub const SLOT_TAKEN: &str = "slot taken";
+
 /// What the resident is shown and what the receipt says.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BookingResult {
@@ -93,7 +165,8 @@ pub struct BookingResult {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BookingStatus {
-    /// The hub planned the ride: pickup within this window (RFC 3339 UTC).
+    /// The hub planned the ride: pickup within this window (RFC 3339 UTC). For an appointment:
+    /// the slot's start and end, confirmed by the hub or by the kiosk for its own slot.
     Confirmed {
         window_start: String,
         window_end: String,
@@ -145,6 +218,28 @@ impl BookingStatus {
     }
 }
 
+impl BookingStatus {
+    /// What the hub's answer to an appointment means for the resident: booked is confirmed
+    /// for the slot's time.
+    pub fn from_appointment_outcome(outcome: &AckOutcome) -> BookingStatus {
+        match outcome {
+            refused @ AckOutcome::Refused { .. } => BookingStatus::from_outcome(refused),
+            AckOutcome::Accepted { record } => {
+                let text = |name: &str| record.get(name).and_then(Value::as_str);
+                match (text("status"), text("starts_at")) {
+                    (Some("booked" | "attended"), Some(start)) => BookingStatus::Confirmed {
+                        window_start: start.to_string(),
+                        window_end: text("ends_at").unwrap_or(start).to_string(),
+                    },
+                    (status, _) => BookingStatus::Requested {
+                        reason: status.map(str::to_string),
+                    },
+                }
+            }
+        }
+    }
+}
+
 /// The planner's reason for a ride not planned as asked: the German message first (what
 /// residents read), else the reason code.
 fn reason_of(record: &Value) -> Option<String> {
@@ -180,13 +275,119 @@ pub async fn book_ride<T: Transport + Sync>(
     answer_within: Duration,
 ) -> Result<BookingResult, CoreError> {
     let body = ask.body();
-    let id = {
-        let store = store.clone();
-        tokio::task::spawn_blocking(move || store.enqueue(OutboxKind::RideRequest, body))
-            .await
-            .map_err(|_| CoreError::Interrupted)??
+    let id = on_store(store, move |s| s.enqueue(OutboxKind::RideRequest, body)).await?;
+    let code = BookingCode::from_uuid(id);
+    let status = match answer_of(store, transport, id, answer_within).await {
+        Some(outcome) => BookingStatus::from_outcome(&outcome),
+        None => BookingStatus::Requested { reason: None },
+    };
+    Ok(BookingResult { id, code, status })
+}
+
+/// Books a counselling appointment for `ask.slot_id` as the kiosk `own_device_id` (from its
+/// identity). The entry is on disk before anything is shown. Then:
+///
+/// - the slot is set aside for this kiosk and no other entry of it holds the slot: `Confirmed`
+///   at once with the slot's time, without waiting for the hub (the next sync delivers it);
+/// - another entry of this kiosk holds the slot: `Refused` with title [`SLOT_TAKEN`] and the
+///   holder's code in the detail. Nothing is stored then: the result's id is fresh and its code
+///   finds nothing, and no ticket is printed;
+/// - else one sync with up to `answer_within` for the hub's answer: `Confirmed`, `Refused`
+///   (e.g. "slot taken"), or `Requested` while the hub is out of reach.
+pub async fn book_appointment<T: Transport + Sync>(
+    store: &Store,
+    transport: &T,
+    ask: &AppointmentAsk,
+    own_device_id: &str,
+    answer_within: Duration,
+) -> Result<BookingResult, CoreError> {
+    let body = ask.body();
+    let device = own_device_id.to_string();
+    let claim = on_store(store, move |s| {
+        s.enqueue_appointment(body, &device, Utc::now())
+    })
+    .await?;
+    let id = match claim {
+        SlotClaim::Confirmed { id, slot } => {
+            let code = BookingCode::from_uuid(id);
+            tracing::info!(%code, slot = %slot.slot_id, "appointment confirmed by the kiosk for its own slot");
+            return Ok(BookingResult {
+                id,
+                code,
+                status: BookingStatus::Confirmed {
+                    window_start: slot.starts_at,
+                    window_end: slot.ends_at,
+                },
+            });
+        }
+        SlotClaim::Held { by } => {
+            let id = Uuid::new_v4();
+            return Ok(BookingResult {
+                id,
+                code: BookingCode::from_uuid(id),
+                status: BookingStatus::Refused {
+                    title: SLOT_TAKEN.to_string(),
+                    detail: format!(
+                        "this kiosk gave the slot already (booking {by}); please choose another \
+                         slot"
+                    ),
+                },
+            });
+        }
+        SlotClaim::Requested { id } => id,
     };
     let code = BookingCode::from_uuid(id);
+    let status = match answer_of(store, transport, id, answer_within).await {
+        Some(outcome) => BookingStatus::from_appointment_outcome(&outcome),
+        None => BookingStatus::Requested { reason: None },
+    };
+    Ok(BookingResult { id, code, status })
+}
+
+/// A booking found by its code, as the screen shows and the ticket reprints it: the hub's
+/// answer once stored (accepted, or refused, also after the kiosk confirmed its own slot), else
+/// the kiosk's own confirmation of an appointment, else a request. `None` for an unknown code.
+pub fn booking_status(
+    store: &Store,
+    code: &BookingCode,
+) -> Result<Option<(Booking, BookingStatus)>, StoreError> {
+    let Some(booking) = store.booking_by_code(code)? else {
+        return Ok(None);
+    };
+    let status = match (&booking.state, &booking.confirmed_offline) {
+        (BookingState::Answered { outcome, .. }, _) => match booking.kind {
+            OutboxKind::Appointment => BookingStatus::from_appointment_outcome(outcome),
+            OutboxKind::RideRequest | OutboxKind::CallBack => BookingStatus::from_outcome(outcome),
+        },
+        (BookingState::Requested, Some(slot)) => BookingStatus::Confirmed {
+            window_start: slot.starts_at.clone(),
+            window_end: slot.ends_at.clone(),
+        },
+        (BookingState::Requested, None) => BookingStatus::Requested { reason: None },
+    };
+    Ok(Some((booking, status)))
+}
+
+/// Runs store work on the blocking pool.
+async fn on_store<R, F>(store: &Store, work: F) -> Result<R, CoreError>
+where
+    R: Send + 'static,
+    F: FnOnce(&Store) -> Result<R, StoreError> + Send + 'static,
+{
+    let store = store.clone();
+    Ok(tokio::task::spawn_blocking(move || work(&store))
+        .await
+        .map_err(|_| CoreError::Interrupted)??)
+}
+
+/// Gives the hub up to `answer_within` to answer entry `id` through one sync; its answer in full
+/// when it came.
+async fn answer_of<T: Transport + Sync>(
+    store: &Store,
+    transport: &T,
+    id: Uuid,
+    answer_within: Duration,
+) -> Option<AckOutcome> {
     let watch = Watch {
         inner: transport,
         id,
@@ -200,17 +401,12 @@ pub async fn book_ride<T: Transport + Sync>(
     )
     .await;
     if let Ok(Err(e)) = &synced {
-        tracing::info!(%code, error = %e, "the hub did not answer the booking; it stays a request");
+        tracing::info!(code = %BookingCode::from_uuid(id), error = %e, "the hub did not answer the booking; it stays a request");
     }
-    let outcome = watch
+    watch
         .outcome
         .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let status = match outcome {
-        Some(outcome) => BookingStatus::from_outcome(&outcome),
-        None => BookingStatus::Requested { reason: None },
-    };
-    Ok(BookingResult { id, code, status })
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Syncs with a time limit; `Ok(None)` when the limit ran out.
@@ -296,6 +492,64 @@ mod tests {
         assert_eq!(body["to_stop_id"], "s2");
         assert_eq!(body["pickup_at"], "2026-11-24T08:00:00Z");
         assert!(body.get("appointment_at").is_none());
+    }
+
+    #[test]
+    fn an_appointment_body_has_only_fields_the_hubs_kiosk_appointment_takes() {
+        let ask = AppointmentAsk {
+            region_id: "r1".into(),
+            slot_id: "sl1".into(),
+            topic: Some(Topic::Loneliness),
+            resident_id: Some("p-1".into()),
+        };
+        assert_eq!(
+            ask.body(),
+            json!({"region_id": "r1", "slot_id": "sl1", "topic": "loneliness",
+                   "resident_id": "p-1", "channel": "kiosk"})
+        );
+        let walk_in = AppointmentAsk {
+            topic: None,
+            resident_id: None,
+            ..ask
+        };
+        assert_eq!(
+            walk_in.body(),
+            json!({"region_id": "r1", "slot_id": "sl1", "channel": "kiosk"})
+        );
+    }
+
+    #[test]
+    fn the_hubs_appointment_answers_read_as_the_slot_time_or_refused() {
+        let booked = AckOutcome::Accepted {
+            record: json!({"status": "booked", "slot_id": "sl1",
+                           "starts_at": "2026-11-25T09:00:00Z", "ends_at": "2026-11-25T09:30:00Z"}),
+        };
+        assert_eq!(
+            BookingStatus::from_appointment_outcome(&booked),
+            BookingStatus::Confirmed {
+                window_start: "2026-11-25T09:00:00Z".into(),
+                window_end: "2026-11-25T09:30:00Z".into()
+            }
+        );
+        let cancelled = AckOutcome::Accepted {
+            record: json!({"status": "cancelled", "starts_at": "2026-11-25T09:00:00Z"}),
+        };
+        assert_eq!(
+            BookingStatus::from_appointment_outcome(&cancelled),
+            BookingStatus::Requested {
+                reason: Some("cancelled".into())
+            }
+        );
+        let taken = AckOutcome::Refused {
+            status: 409,
+            title: SLOT_TAKEN.into(),
+            detail: "the slot is no longer free".into(),
+            field: Some("slot_id".into()),
+        };
+        assert_eq!(
+            BookingStatus::from_appointment_outcome(&taken).word(),
+            "refused"
+        );
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //! trusted for the hub), device and region ids, key, client certificate and the region's device
 //! CA. It is written to a temporary file, synced and renamed over the old one, so a kiosk killed
 //! during enrolment or rotation holds either the old identity or the new, never half of each.
+//!
+//! The kiosk database belongs to one device ([`crate::Store::adopt`]). Enrolling again as another
+//! device or into another region empties the replica and the cursor, so nothing of the old
+//! region stays. Outbox entries still waiting for the hub belong to the old device: enrolment is
+//! refused while there are any (before the one-time code is spent), unless the admin gives them
+//! up (`discard_pending`); entries of the same device re-enrolled are kept either way.
 
 use std::fmt;
 use std::io::Write;
@@ -17,7 +23,9 @@ use protocol::device::{ENROL_PATH, EnrolRequest, Enrolled, ROTATE_PATH, RotateRe
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_ECDSA_P256_SHA256};
 use serde::{Deserialize, Serialize};
 
+use crate::DATABASE_FILE;
 use crate::hub_client::{HubClient, HubError, Timeouts};
+use crate::store::{Adoption, Owner, Store, StoreError};
 
 /// The identity file in the data directory.
 pub const IDENTITY_FILE: &str = "identity.json";
@@ -87,6 +95,18 @@ pub enum IdentityError {
     },
     #[error("{} is damaged: {why}", path.display())]
     Corrupt { path: PathBuf, why: String },
+    /// Enrolment was refused before the code was used: the outbox holds entries the hub has not
+    /// answered.
+    #[error(
+        "{pending} outbox entries still wait for the hub's answer: sync them first (`kiosk \
+         sync`), or enrol with --discard-pending to give them up if this kiosk becomes another \
+         device"
+    )]
+    PendingEntries { pending: u64 },
+    #[error("the kiosk database: {0}")]
+    Store(#[from] StoreError),
+    #[error("interrupted by shutdown")]
+    Interrupted,
 }
 
 impl From<HubError> for IdentityError {
@@ -144,6 +164,23 @@ impl Identity {
         write_atomically(&Self::path(data_dir), text.as_bytes())
     }
 
+    /// The device and region the kiosk database belongs to under this identity.
+    pub fn owner(&self) -> Owner {
+        Owner {
+            device_id: self.device_id.clone(),
+            region_id: self.region_id.clone(),
+        }
+    }
+
+    /// Opens the kiosk database of `data_dir` for this identity: a database of another device
+    /// has its replica and cursor emptied, or is refused while entries of that device wait
+    /// ([`Store::adopt`] without discarding). Blocks on SQLite.
+    pub fn open_store(&self, data_dir: &Path) -> Result<(Store, Adoption), IdentityError> {
+        let store = Store::open(&data_dir.join(DATABASE_FILE))?;
+        let adoption = store.adopt(&self.owner(), false)?;
+        Ok((store, adoption))
+    }
+
     /// When the certificate expires.
     pub fn expires_at(&self) -> Result<DateTime<Utc>, IdentityError> {
         parse_instant(&self.not_after).map_err(IdentityError::BadAnswer)
@@ -192,13 +229,60 @@ impl Identity {
 /// Enrols this kiosk with the hub at `hub_url` using the admin's one-time `code`: makes a fresh
 /// key pair, sends its certificate request over TLS trusting only `hub_ca_pem`, and stores the
 /// signed certificate with everything else in `data_dir`. An existing identity is replaced only
-/// once the new one is complete (re-enrolment with a new code).
+/// once the new one is complete (re-enrolment with a new code). Refused while outbox entries
+/// wait; see [`enrol_with`].
 pub async fn enrol(
     hub_url: &str,
     hub_ca_pem: &str,
     code: &str,
     data_dir: &Path,
 ) -> Result<Identity, IdentityError> {
+    Ok(enrol_with(hub_url, hub_ca_pem, code, data_dir, false)
+        .await?
+        .identity)
+}
+
+/// A finished enrolment and what it did to the kiosk database.
+#[derive(Debug)]
+pub struct Enrolment {
+    pub identity: Identity,
+    pub adoption: Adoption,
+}
+
+/// [`enrol`], with the choice what becomes of outbox entries the hub has not answered.
+///
+/// Without `discard_pending` enrolment stops before the code is spent when there are any
+/// ([`IdentityError::PendingEntries`]). With it, they are kept if the hub enrols this kiosk as the
+/// same device again, and given up (answered locally as discarded, personal data removed) if it
+/// becomes another device or moves region. Either way a new device or region empties the
+/// replica and the cursor. The database follows the new identity before the identity file is
+/// replaced, so a kiosk killed in between holds its old identity and a database it adopts again
+/// on the next open.
+pub async fn enrol_with(
+    hub_url: &str,
+    hub_ca_pem: &str,
+    code: &str,
+    data_dir: &Path,
+    discard_pending: bool,
+) -> Result<Enrolment, IdentityError> {
+    let db = data_dir.join(DATABASE_FILE);
+    if db.exists() {
+        let dir = data_dir.to_path_buf();
+        let pending = blocking(move || {
+            let store = Store::open(&dir.join(DATABASE_FILE))?;
+            // A database older than its owner record belongs to the identity beside it.
+            if store.owner()?.is_none()
+                && let Ok(current) = Identity::load(&dir)
+            {
+                store.adopt(&current.owner(), false)?;
+            }
+            Ok(store.pending_count()?)
+        })
+        .await?;
+        if pending > 0 && !discard_pending {
+            return Err(IdentityError::PendingEntries { pending });
+        }
+    }
     let client = HubClient::anonymous(hub_url, hub_ca_pem, Timeouts::default())?;
     let (key, csr_pem) = new_key_and_request()?;
     let request = EnrolRequest {
@@ -208,8 +292,27 @@ pub async fn enrol(
     };
     let answer: Enrolled = client.post(ENROL_PATH, &request).await?;
     let identity = Identity::from_answer(client.base_url(), hub_ca_pem, &key, answer)?;
+    let owner = identity.owner();
+    let dir = data_dir.to_path_buf();
+    let adoption = blocking(move || {
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let store = Store::open(&dir.join(DATABASE_FILE))?;
+        Ok(store.adopt(&owner, discard_pending)?)
+    })
+    .await?;
     identity.save(data_dir)?;
-    Ok(identity)
+    Ok(Enrolment { identity, adoption })
+}
+
+/// Runs blocking work (SQLite, files) off the async executor.
+async fn blocking<R, F>(work: F) -> Result<R, IdentityError>
+where
+    R: Send + 'static,
+    F: FnOnce() -> Result<R, IdentityError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| IdentityError::Interrupted)?
 }
 
 /// Replaces the certificate when fewer than [`rotate_before`] are left at `now`: a new key pair,

@@ -1,8 +1,10 @@
 //! The kiosk's library: the local database ([`store`]), the sync client ([`sync`]), the
 //! device identity and its HTTPS client ([`identity`], [`hub_client`]), the booking core
-//! ([`core`]), heartbeats ([`heartbeat`]) and the simulated resident ([`sim`]). The appliance
-//! binary and, later, the touch UI sit on top of it.
+//! ([`core`]), heartbeats ([`heartbeat`]), the simulated resident ([`sim`]), the background loop
+//! of `kiosk run` ([`appliance`]). The appliance binary and,
+//! later, the touch UI sit on top of it.
 
+pub mod appliance;
 pub mod core;
 pub mod heartbeat;
 pub mod hub_client;

@@ -1,6 +1,7 @@
 //! The kiosk appliance binary: a thin command line over the library (`kiosk::identity`,
-//! `kiosk::core`, `kiosk::sync`, `kiosk::heartbeat`, `kiosk::sim`). The touch UI arrives with the
-//! kiosk issues; until then an admin enrols, tests and inspects a kiosk from here.
+//! `kiosk::core`, `kiosk::sync`, `kiosk::heartbeat`, `kiosk::sim`, `kiosk::appliance`). The touch
+//! UI arrives with the kiosk issues; until then an admin enrols, tests and inspects a kiosk from
+//! here, and `kiosk run` is the appliance's background service.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,12 +9,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use kiosk::Store;
+use kiosk::appliance::Schedule;
 use kiosk::heartbeat::{self, Readings, VcGenCmd};
 use kiosk::hub_client::{HubClient, Timeouts};
 use kiosk::identity::{self, Identity};
 use kiosk::sim::{SimKiosk, SimOptions};
-use kiosk::{DATABASE_FILE, Store};
 use protocol::device::PrinterState;
+use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser)]
 #[command(name = "kiosk", version, about = "Dorfpunkt village kiosk")]
@@ -39,6 +42,24 @@ enum Command {
         /// The hub's certificate (PEM), the only one trusted for the hub.
         #[arg(long)]
         hub_ca: PathBuf,
+        /// Give up outbox entries the hub has not answered if the kiosk becomes another device
+        /// (without it, enrolment is refused while there are any).
+        #[arg(long)]
+        discard_pending: bool,
+    },
+    /// The appliance's background loop until SIGTERM: sync, heartbeats, certificate rotation.
+    Run {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Seconds between syncs (backing off up to 5 minutes while the hub is unreachable).
+        #[arg(long, default_value_t = 30)]
+        sync_every_s: u64,
+        /// Seconds between heartbeats.
+        #[arg(long, default_value_t = 300)]
+        heartbeat_every_s: u64,
+        /// Seconds between checks whether the certificate is due for rotation.
+        #[arg(long, default_value_t = 3600, hide = true)]
+        rotation_check_every_s: u64,
     },
     /// Book rides as a simulated resident through the kiosk's real booking core.
     Sim {
@@ -117,16 +138,65 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             code,
             data_dir,
             hub_ca,
+            discard_pending,
         } => {
             let pem = std::fs::read_to_string(&hub_ca)
                 .with_context(|| format!("reading the hub certificate {}", hub_ca.display()))?;
-            let identity = identity::enrol(&hub, &pem, &code, &data_dir)
+            let enrolment = identity::enrol_with(&hub, &pem, &code, &data_dir, discard_pending)
                 .await
                 .context("enrolment failed")?;
+            let (identity, adoption) = (&enrolment.identity, &enrolment.adoption);
+            if let Some(old) = adoption.previous.as_ref().filter(|_| adoption.reset) {
+                eprintln!(
+                    "the kiosk was device {} of region {}: its copy of the region was removed",
+                    old.device_id, old.region_id
+                );
+            }
+            if adoption.discarded > 0 {
+                eprintln!(
+                    "{} unanswered outbox entries of the old device were given up",
+                    adoption.discarded
+                );
+            }
             println!(
                 "enrolled device={} region={} until={}",
                 identity.device_id, identity.region_id, identity.not_after
             );
+        }
+        Command::Run {
+            data_dir,
+            sync_every_s,
+            heartbeat_every_s,
+            rotation_check_every_s,
+        } => {
+            // One line per event on stderr (systemd keeps it in the journal); `KIOSK_LOG`
+            // sets the level (default info).
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("KIOSK_LOG")
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .init();
+            let schedule = Schedule {
+                sync_every: Duration::from_secs(sync_every_s.max(1)),
+                heartbeat_every: Duration::from_secs(heartbeat_every_s.max(1)),
+                rotation_check_every: Duration::from_secs(rotation_check_every_s.max(1)),
+                ..Schedule::default()
+            };
+            // Installed before the loop starts, so a SIGTERM from then on ends it cleanly.
+            let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+            let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+            let stop = async move {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM: stopping after the task under way"),
+                    _ = interrupt.recv() => tracing::info!("SIGINT: stopping after the task under way"),
+                }
+            };
+            kiosk::appliance::run(&data_dir, &schedule, stop)
+                .await
+                .context("the kiosk could not start")?;
         }
         Command::Sim {
             data_dir,
@@ -227,11 +297,16 @@ async fn open(data_dir: &Path) -> anyhow::Result<(Identity, Store, HubClient)> {
         Ok(None) => {}
         Err(e) => eprintln!("certificate rotation failed, trying again later: {e}"),
     }
-    let path = data_dir.join(DATABASE_FILE);
-    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+    let (for_store, dir) = (identity.clone(), data_dir.to_path_buf());
+    let (store, adoption) = tokio::task::spawn_blocking(move || for_store.open_store(&dir))
         .await
         .context("opening the kiosk database")?
         .context("opening the kiosk database")?;
+    if adoption.reset {
+        eprintln!(
+            "the kiosk database belonged to another device: its copy of the region was removed"
+        );
+    }
     let client = HubClient::for_device(&identity, Timeouts::default())?;
     Ok((identity, store, client))
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use protocol::sync::{Ack, AckOutcome, Change, ChangeOp, OutboxEntry, OutboxKind, SyncResponse};
 use protocol::{BookingCode, BookingCodeError};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -33,12 +33,22 @@ pub enum StoreError {
     EditedMigration(String),
     #[error("an outbox body must be a JSON object")]
     BodyNotObject,
+    #[error("an appointment's body must name its slot (slot_id)")]
+    NoSlotId,
     /// The hub's response contradicts itself; nothing of it was applied.
     #[error("invalid sync response: {0}")]
     InvalidResponse(String),
     /// A stored value does not read back; someone wrote the file by hand or it is damaged.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The database belongs to another device (the kiosk was enrolled again) and entries of that
+    /// device still wait for the hub's answer; see [`Store::adopt`].
+    #[error(
+        "{pending} outbox entries of device {device_id} still wait for the hub's answer; sync \
+         them with that device's identity first, or give them up (`kiosk enroll \
+         --discard-pending`)"
+    )]
+    PendingOfAnotherDevice { device_id: String, pending: u64 },
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -82,6 +92,48 @@ pub struct Applied {
     pub cursor: u64,
 }
 
+/// The device the replica, cursor and outbox belong to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub device_id: String,
+    pub region_id: String,
+}
+
+/// What [`Store::adopt`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Adoption {
+    /// The owner before, `None` for a database without one (new, or older than migration 0003).
+    pub previous: Option<Owner>,
+    /// Whether the replica and cursor were emptied.
+    pub reset: bool,
+    /// Pending entries of the previous device given up (answered locally as discarded).
+    pub discarded: u64,
+}
+
+/// Title of the local answer to an entry given up at re-enrolment.
+pub const DISCARDED: &str = "discarded at re-enrolment";
+
+/// A slot and its time as the kiosk showed them when it confirmed an appointment offline.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SlotTime {
+    pub slot_id: String,
+    /// RFC 3339 UTC, as the hub's slot says.
+    pub starts_at: String,
+    pub ends_at: String,
+}
+
+/// What [`Store::enqueue_appointment`] did with an appointment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlotClaim {
+    /// Stored, and the slot is set aside for this kiosk and held by no other of its entries: the
+    /// kiosk confirms it without the hub.
+    Confirmed { id: Uuid, slot: SlotTime },
+    /// Stored as a request for the hub to answer.
+    Requested { id: Uuid },
+    /// Not stored: another entry of this kiosk holds the slot already (pending or accepted).
+    Held { by: BookingCode },
+}
+
 /// One outbox entry as the UI shows it, found by its booking code.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Booking {
@@ -93,6 +145,9 @@ pub struct Booking {
     /// The request; after the answer only what [`personal::KEPT_FIELDS`] allows.
     pub body: Value,
     pub state: BookingState,
+    /// For an appointment the kiosk confirmed itself (a slot set aside for it): the slot and
+    /// time it showed. The hub's answer, once stored, says whether that stood.
+    pub confirmed_offline: Option<SlotTime>,
 }
 
 /// Whether the hub has answered a booking.
@@ -160,22 +215,126 @@ impl Store {
         if !body.is_object() {
             return Err(StoreError::BodyNotObject);
         }
-        let id = Uuid::new_v4();
-        let code = BookingCode::from_uuid(id);
         // One statement in autocommit mode is its own transaction; with synchronous=FULL its
         // commit syncs the WAL before `execute` returns.
-        self.conn().execute(
-            "INSERT INTO outbox (id, position, kind, booking_code, body, created_at)
-             VALUES (?1, (SELECT COALESCE(MAX(position), 0) + 1 FROM outbox), ?2, ?3, ?4, ?5)",
-            params![
-                id.to_string(),
-                kind.as_str(),
-                code.to_string(),
-                body.to_string(),
-                now_text()
-            ],
+        insert_entry(&self.conn(), kind, &body, None)
+    }
+
+    /// Puts an appointment (a body with `slot_id`) into the outbox unless another entry of this
+    /// kiosk holds its slot, in one transaction, so two bookings at once cannot both get the
+    /// slot. It is confirmed at once when the replica's slot is set aside for `own_device_id`,
+    /// open, and starts after `now`: the hub books such a slot only through this kiosk, and the
+    /// outbox shows every booking this kiosk made of it. Committed to disk when this returns.
+    ///
+    /// An entry holds its slot while it is pending or accepted and the hub has not cancelled the
+    /// appointment since; a refused one gave it back.
+    pub fn enqueue_appointment(
+        &self,
+        body: Value,
+        own_device_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SlotClaim> {
+        let Some(slot_id) = body
+            .get("slot_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            return Err(StoreError::NoSlotId);
+        };
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let holder: Option<String> = tx
+            .query_row(
+                "SELECT booking_code FROM outbox o
+                 WHERE o.kind = 'appointment' AND json_extract(o.body, '$.slot_id') = ?1
+                   AND o.state <> 'refused'
+                   AND NOT EXISTS (SELECT 1 FROM replica r
+                                   WHERE r.kind = 'appointments' AND r.id = o.id
+                                     AND json_extract(r.body, '$.status') = 'cancelled')
+                 ORDER BY o.position LIMIT 1",
+                [&slot_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(code) = holder {
+            return Ok(SlotClaim::Held { by: code.parse()? });
+        }
+        let slot: Option<String> = tx
+            .query_row(
+                "SELECT body FROM replica WHERE kind = 'slots' AND id = ?1",
+                [&slot_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let own = match slot {
+            Some(text) => own_slot(&serde_json::from_str(&text)?, &slot_id, own_device_id, now),
+            None => None,
+        };
+        let id = insert_entry(&tx, OutboxKind::Appointment, &body, own.as_ref())?;
+        tx.commit()?;
+        Ok(match own {
+            Some(slot) => SlotClaim::Confirmed { id, slot },
+            None => SlotClaim::Requested { id },
+        })
+    }
+
+    /// The device the replica and outbox belong to; `None` before the first enrolment.
+    pub fn owner(&self) -> StoreResult<Option<Owner>> {
+        read_owner(&self.conn())
+    }
+
+    /// Makes `owner` the owner of this database. The same owner changes nothing. Another one (the
+    /// kiosk was enrolled again as another device or into another region) empties the replica and
+    /// the cursor, so nothing of the old region stays and the next sync starts from 0, and the
+    /// kiosk's own bookings answered already stay (for reprint, without personal data).
+    ///
+    /// Pending entries of the old device would reach the hub as the new device's: the hub refuses
+    /// an id another device used, so a booking it holds would show as refused. So they are
+    /// refused here: [`StoreError::PendingOfAnotherDevice`], nothing changed, unless
+    /// `discard_pending`; then each gets a local answer ([`DISCARDED`]) and loses its personal
+    /// data. A database without an owner (new, or older than migration 0003) takes `owner` and
+    /// keeps its entries, but its replica is fetched again, to be sure it is this region's.
+    pub fn adopt(&self, owner: &Owner, discard_pending: bool) -> StoreResult<Adoption> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let previous = read_owner(&tx)?;
+        let mut adoption = Adoption {
+            previous: previous.clone(),
+            ..Adoption::default()
+        };
+        match &previous {
+            Some(current) if current == owner => return Ok(adoption),
+            Some(current) => {
+                let pending: i64 = tx.query_row(
+                    "SELECT count(*) FROM outbox WHERE state = 'pending'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                let pending = from_sql_int(pending)?;
+                if pending > 0 && !discard_pending {
+                    return Err(StoreError::PendingOfAnotherDevice {
+                        device_id: current.device_id.clone(),
+                        pending,
+                    });
+                }
+                adoption.discarded = discard(&tx, current, owner)?;
+            }
+            None => {}
+        }
+        let had_replica: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM replica) OR (SELECT cursor FROM sync_state) > 0",
+            [],
+            |r| r.get(0),
         )?;
-        Ok(id)
+        tx.execute("DELETE FROM replica", [])?;
+        tx.execute(
+            "UPDATE sync_state SET cursor = 0, last_sync_at = NULL, device_id = ?1,
+                    region_id = ?2 WHERE one = 1",
+            params![owner.device_id, owner.region_id],
+        )?;
+        tx.commit()?;
+        adoption.reset = had_replica;
+        Ok(adoption)
     }
 
     /// Up to `limit` entries without an answer, oldest first, as they go to the hub.
@@ -287,7 +446,8 @@ impl Store {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT id, kind, booking_code, created_at, body, answer, answered_at FROM outbox
+                "SELECT id, kind, booking_code, created_at, body, answer, answered_at,
+                        confirmed_offline FROM outbox
                  WHERE booking_code = ?1 ORDER BY position DESC LIMIT 1",
                 [code.to_string()],
                 |r| {
@@ -299,11 +459,13 @@ impl Store {
                         r.get::<_, String>(4)?,
                         r.get::<_, Option<String>>(5)?,
                         r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<String>>(7)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((id, kind, booking_code, created_at, body, answer, answered_at)) = row else {
+        let Some((id, kind, booking_code, created_at, body, answer, answered_at, confirmed)) = row
+        else {
             return Ok(None);
         };
         let state = match (answer, answered_at) {
@@ -320,6 +482,7 @@ impl Store {
             created_at,
             body: serde_json::from_str(&body)?,
             state,
+            confirmed_offline: confirmed.map(|c| serde_json::from_str(&c)).transpose()?,
         }))
     }
 
@@ -346,6 +509,94 @@ impl Store {
         }
         Ok(list)
     }
+}
+
+/// Inserts one pending entry (committed with the statement, or with the caller's transaction).
+fn insert_entry(
+    conn: &Connection,
+    kind: OutboxKind,
+    body: &Value,
+    confirmed_offline: Option<&SlotTime>,
+) -> StoreResult<Uuid> {
+    let id = Uuid::new_v4();
+    let code = BookingCode::from_uuid(id);
+    let confirmed = confirmed_offline.map(serde_json::to_string).transpose()?;
+    conn.execute(
+        "INSERT INTO outbox (id, position, kind, booking_code, body, created_at, confirmed_offline)
+         VALUES (?1, (SELECT COALESCE(MAX(position), 0) + 1 FROM outbox), ?2, ?3, ?4, ?5, ?6)",
+        params![
+            id.to_string(),
+            kind.as_str(),
+            code.to_string(),
+            body.to_string(),
+            now_text(),
+            confirmed
+        ],
+    )?;
+    Ok(id)
+}
+
+/// The slot's time when the replica's slot (the hub's record) is set aside for `device_id`,
+/// open, and starts after `now`.
+fn own_slot(slot: &Value, slot_id: &str, device_id: &str, now: DateTime<Utc>) -> Option<SlotTime> {
+    let text = |name: &str| slot.get(name).and_then(Value::as_str);
+    if text("reserved_for_device_id") != Some(device_id)
+        || text("status").is_some_and(|s| s != "open")
+    {
+        return None;
+    }
+    let (starts_at, ends_at) = (text("starts_at")?, text("ends_at")?);
+    let starts = DateTime::parse_from_rfc3339(starts_at).ok()?;
+    (starts > now).then(|| SlotTime {
+        slot_id: slot_id.to_string(),
+        starts_at: starts_at.to_string(),
+        ends_at: ends_at.to_string(),
+    })
+}
+
+fn read_owner(conn: &Connection) -> StoreResult<Option<Owner>> {
+    let (device_id, region_id): (Option<String>, Option<String>) = conn.query_row(
+        "SELECT device_id, region_id FROM sync_state WHERE one = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(match (device_id, region_id) {
+        (Some(device_id), Some(region_id)) => Some(Owner {
+            device_id,
+            region_id,
+        }),
+        _ => None,
+    })
+}
+
+/// Answers every pending entry of `old` locally as discarded (the kiosk now speaks as `new`) and
+/// minimises its body as an answer would. Returns how many.
+fn discard(tx: &Transaction<'_>, old: &Owner, new: &Owner) -> StoreResult<u64> {
+    let entries: Vec<(String, String)> = tx
+        .prepare("SELECT id, body FROM outbox WHERE state = 'pending'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let answer = serde_json::to_string(&AckOutcome::Refused {
+        status: 410,
+        title: DISCARDED.to_string(),
+        detail: format!(
+            "the kiosk was enrolled again (device {} of region {}, was {} of {}) before the \
+             hub's answer arrived; whether the hub holds this booking is unknown: ask the \
+             service with the booking code",
+            new.device_id, new.region_id, old.device_id, old.region_id
+        ),
+        field: None,
+    })?;
+    let now = now_text();
+    for (id, body) in &entries {
+        let body: Value = serde_json::from_str(body)?;
+        tx.execute(
+            "UPDATE outbox SET state = 'refused', body = ?2, answer = ?3, answered_at = ?4
+             WHERE id = ?1",
+            params![id, personal::minimise(&body).to_string(), answer, now],
+        )?;
+    }
+    Ok(entries.len() as u64)
 }
 
 /// The response's changes in seq order, or why the response cannot be applied.

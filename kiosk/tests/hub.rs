@@ -1,8 +1,9 @@
 //! An in-process hub that answers sync exchanges the way the real one promises to: a change list
 //! with gap-free seqs served in pages, the first answer kept per outbox id (a repeat with the same
-//! content gets it again, the same id with other content is refused with 409), and faults on
-//! chosen exchanges: down before the request arrives, or the response lost after the hub stored
-//! everything.
+//! content gets it again, the same id with other content is refused with 409), counselling slots
+//! given once (an appointment for a booked slot is refused with 409 "slot taken", as the real
+//! hub's `sync` does), and faults on chosen exchanges or for a while: down before the request
+//! arrives, or the response lost after the hub stored everything.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -40,6 +41,12 @@ struct State {
     /// Exchanges so far, counting those that failed.
     exchanges: usize,
     faults: HashMap<usize, Fault>,
+    /// While set, every exchange fails as unreachable.
+    down: bool,
+    /// Slots published with [`Hub::slot`]: id -> (starts_at, ends_at).
+    slots: HashMap<String, (String, String)>,
+    /// Booked slots: id -> who booked it (an outbox id, or `None` for a booking elsewhere).
+    taken: HashMap<String, Option<Uuid>>,
     requests: Vec<SyncRequest>,
     responses: Vec<SyncResponse>,
 }
@@ -67,6 +74,40 @@ impl Hub {
             body,
         });
         seq
+    }
+
+    /// Publishes an open counselling slot of an IMBUS visit as the real hub's change log carries
+    /// it (the `slots` row), set aside for the kiosk `reserved_for` or for no kiosk.
+    pub fn slot(&self, id: &str, starts_at: &str, ends_at: &str, reserved_for: Option<&str>) {
+        self.state()
+            .slots
+            .insert(id.into(), (starts_at.into(), ends_at.into()));
+        self.publish(
+            "slots",
+            id,
+            ChangeOp::Upsert,
+            json!({
+                "id": id, "region_id": "r-elm", "village_id": "v-elm", "visit_id": "iv-1",
+                "consultation_hours_id": null, "starts_at": starts_at, "ends_at": ends_at,
+                "reserved_for_device_id": reserved_for, "status": "open", "version": 1,
+                "created_at": "2026-11-01T08:00:00Z", "updated_at": "2026-11-01T08:00:00Z"
+            }),
+        );
+    }
+
+    /// Someone booked the slot through the web or the phone.
+    pub fn book_elsewhere(&self, slot_id: &str) {
+        self.state().taken.insert(slot_id.into(), None);
+    }
+
+    /// Who booked the slot: `Some(Some(id))` an outbox entry, `Some(None)` elsewhere.
+    pub fn slot_holder(&self, slot_id: &str) -> Option<Option<Uuid>> {
+        self.state().taken.get(slot_id).copied()
+    }
+
+    /// Makes every exchange fail as unreachable (`true`) until called with `false`.
+    pub fn set_down(&self, down: bool) {
+        self.state().down = down;
     }
 
     /// Makes exchange number `n` (1-based, counting every call) fail.
@@ -163,6 +204,13 @@ impl Hub {
                 }
             };
         }
+        if entry.kind == OutboxKind::Appointment {
+            let outcome = Self::appointment(state, entry);
+            state
+                .outbox
+                .insert(entry.id, (entry.kind, entry.body.clone(), outcome.clone()));
+            return outcome;
+        }
         // A ride needs a time: the pickup, or else the appointment (the window is a stand-in).
         let time = ["pickup_at", "appointment_at"]
             .into_iter()
@@ -193,12 +241,49 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// A new appointment entry: the slot is given once; the answer is the real hub's reduced
+    /// record (no topic, no resident).
+    fn appointment(state: &mut State, entry: &OutboxEntry) -> AckOutcome {
+        let Some(slot) = entry.body.get("slot_id").and_then(Value::as_str) else {
+            return AckOutcome::Refused {
+                status: 422,
+                title: "Invalid input".into(),
+                detail: "slot_id: missing field".into(),
+                field: Some("slot_id".into()),
+            };
+        };
+        if state.taken.contains_key(slot) {
+            return AckOutcome::Refused {
+                status: 409,
+                title: "slot taken".into(),
+                detail: "the slot is no longer free; the kiosk keeps the booking as a request"
+                    .into(),
+                field: Some("slot_id".into()),
+            };
+        }
+        state.taken.insert(slot.into(), Some(entry.id));
+        let (starts_at, ends_at) = state.slots.get(slot).cloned().unwrap_or_default();
+        AckOutcome::Accepted {
+            record: json!({
+                "id": entry.id.to_string(),
+                "booking_code": BookingCode::from_uuid(entry.id).to_string(),
+                "status": "booked",
+                "slot_id": slot,
+                "village_id": "v-elm",
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+            }),
+        }
+    }
+}
+
 impl Transport for Hub {
     async fn exchange(&self, request: SyncRequest) -> Result<SyncResponse, TransportError> {
         let mut state = self.state();
         state.exchanges += 1;
         let fault = state.faults.get(&state.exchanges).copied();
-        if let Some(Fault::Down) = fault {
+        if state.down || matches!(fault, Some(Fault::Down)) {
             return Err(TransportError::Unreachable("connection refused".into()));
         }
         state.requests.push(request.clone());

@@ -1,10 +1,14 @@
-//! Integration tests of the kiosk library on real SQLite files: sync against an in-process hub,
-//! the outbox surviving a process killed right after `enqueue`, and enrolment, mutual TLS,
-//! booking, heartbeats and `kiosk sim` against a small TLS hub on loopback.
+//! Integration tests of the kiosk library on real SQLite files: sync and counselling appointments
+//! against an in-process hub, the outbox surviving a process killed right after `enqueue`, and
+//! enrolment (also again as another device), mutual TLS, booking, heartbeats, `kiosk sim` and the
+//! `kiosk run` service against a small TLS hub on loopback.
 
+mod appointments;
 mod crash;
 mod device;
 mod hub;
+mod reenrol;
+mod run;
 mod sim;
 mod sync;
 mod tls_hub;

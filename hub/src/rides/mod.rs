@@ -15,7 +15,7 @@ pub mod series;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use planner::darp::{self, Budget, InsertOptions, Insertion, RejectReason, SearchOptions};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use crate::domain::common::Instant;
@@ -218,6 +218,10 @@ pub fn reason_text(code: &str) -> (&'static str, &'static str) {
         "no_capacity_at_that_time" => (
             "Zu dieser Zeit sind alle Fahrzeuge belegt.",
             "All vehicles are busy at that time.",
+        ),
+        "time_found" => (
+            "Die Fahrt ist jetzt eingeplant: bitte die Abholzeit mitteilen.",
+            "The ride is planned now: please tell the pickup time.",
         ),
         _ => (
             "Die Fahrt ist noch nicht eingeplant.",
@@ -447,7 +451,14 @@ pub fn replan(
                 }
             }
             for (r, ride) in day.rides.iter().enumerate() {
-                if !plan.unserved.contains(&r) {
+                if plan.unserved.contains(&r) {
+                    continue;
+                }
+                if promise_found_window(&tx, ride, now)? {
+                    // Whoever asked must learn the time: a kiosk through its change feed,
+                    // everyone else by phone from the call-back queue.
+                    call_backs::open_for_ride(&tx, ride, "time_found")?;
+                } else {
                     call_backs::close_for_ride(&tx, ride, "served", "hub:planner")?;
                 }
             }
@@ -477,6 +488,44 @@ pub fn replan(
     Err(StoreError::Conflict(
         "the day kept changing while it was re-optimised; try again".into(),
     ))
+}
+
+/// Minutes of a window promised by re-optimisation before and after the planned pickup (15 in
+/// all, as booking promises).
+const FOUND_WINDOW: (i64, i64) = (5, 10);
+
+/// Gives a ride that re-optimisation served for the first time (it had no promised window) a
+/// pickup window around its planned pickup and confirms it: from now on it is a promise like one
+/// made at booking. Returns whether it did.
+fn promise_found_window(conn: &Connection, ride_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    let planned: Option<String> = conn
+        .query_row(
+            "SELECT planned_pickup_at FROM ride_requests
+             WHERE id = ?1 AND pickup_window_start IS NULL AND status IN ('requested', 'planned')",
+            [ride_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let Some(planned) = planned else {
+        return Ok(false);
+    };
+    let planned: Instant = planned.parse().map_err(StoreError::Internal)?;
+    let start = (planned.0 - chrono::Duration::minutes(FOUND_WINDOW.0)).max(now);
+    let end = planned.0 + chrono::Duration::minutes(FOUND_WINDOW.1);
+    conn.execute(
+        "UPDATE ride_requests SET status = 'confirmed', pickup_window_start = ?1,
+             pickup_window_end = ?2, planning = NULL, status_reason = NULL, updated_at = ?3,
+             version = version + 1
+         WHERE id = ?4",
+        params![
+            Instant(start).text(),
+            Instant(end).text(),
+            now_text(),
+            ride_id
+        ],
+    )?;
+    Ok(true)
 }
 
 /// Frees the planned stops of a ride that was cancelled or changed.

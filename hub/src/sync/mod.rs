@@ -80,10 +80,13 @@ pub fn exchange_on(
     // migration 0006 rely on that prefix).
     let who = device.who(request_id);
 
-    // A kiosk added at a village, or a visit whose slots were made since, gets its share now.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    shares::assign_for_village(&tx, &device.village_id, now)?;
-    tx.commit()?;
+    // A kiosk added at a village, or a visit whose slots were made since, gets its share: on the
+    // device's first sync of a minute (its replica shows a set-aside slot only after that).
+    if due_for_minute(conn, &device, now)? {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        shares::assign_for_village(&tx, &device.village_id, now)?;
+        tx.commit()?;
+    }
 
     let mut acks = Vec::with_capacity(request.outbox.len());
     for entry in &request.outbox {
@@ -739,24 +742,37 @@ fn changes(
     })
 }
 
-/// Records when the device last synced, where the schema has the column (migration 0005).
-fn mark_synced(conn: &Connection, device: &DeviceIdentity, now: DateTime<Utc>) -> StoreResult<()> {
-    let has_column: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('devices') WHERE name = 'last_sync_at')",
-        [],
+/// Whether the device's last recorded sync is [`LAST_SYNC_STEP_S`] old (or there was none).
+fn due_for_minute(
+    conn: &Connection,
+    device: &DeviceIdentity,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let last: Option<String> = conn.query_row(
+        "SELECT last_sync_at FROM devices WHERE id = ?1",
+        [&device.device_id],
         |r| r.get(0),
     )?;
-    if has_column {
-        conn.execute(
-            "UPDATE devices SET last_sync_at = ?1 WHERE id = ?2",
-            params![
-                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                device.device_id
-            ],
-        )?;
-    }
+    let stale = now - chrono::Duration::seconds(LAST_SYNC_STEP_S);
+    Ok(last.is_none_or(|at| at <= stale.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+}
+
+/// Records when the device last synced (to the minute).
+fn mark_synced(conn: &Connection, device: &DeviceIdentity, now: DateTime<Utc>) -> StoreResult<()> {
+    // At most one write a minute per device: an idle kiosk's sync then writes nothing (and
+    // waits for no disk flush); the device list needs no finer time.
+    let stale = now - chrono::Duration::seconds(LAST_SYNC_STEP_S);
+    let text = |at: DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    conn.execute(
+        "UPDATE devices SET last_sync_at = ?1
+         WHERE id = ?2 AND (last_sync_at IS NULL OR last_sync_at <= ?3)",
+        params![text(now), device.device_id, text(stale)],
+    )?;
     Ok(())
 }
+
+/// `devices.last_sync_at` is written when it is at least this old, seconds.
+const LAST_SYNC_STEP_S: i64 = 60;
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_last_sync",
         include_str!("../../../migrations/kiosk/0002_last_sync.sql"),
     ),
+    (
+        "0003_replica_owner",
+        include_str!("../../../migrations/kiosk/0003_replica_owner.sql"),
+    ),
+    (
+        "0004_offline_confirmations",
+        include_str!("../../../migrations/kiosk/0004_offline_confirmations.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
@@ -83,7 +91,12 @@ mod tests {
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
         assert_eq!(
             migrate(&mut conn).unwrap(),
-            vec!["0001_kiosk", "0002_last_sync"]
+            vec![
+                "0001_kiosk",
+                "0002_last_sync",
+                "0003_replica_owner",
+                "0004_offline_confirmations"
+            ]
         );
         assert!(
             migrate(&mut conn).unwrap().is_empty(),
@@ -109,5 +122,11 @@ mod tests {
             .query_row("SELECT last_sync_at FROM sync_state", [], |r| r.get(0))
             .unwrap();
         assert_eq!(last, None);
+        let owner: (Option<String>, Option<String>) = conn
+            .query_row("SELECT device_id, region_id FROM sync_state", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(owner, (None, None));
     }
 }
