@@ -3,6 +3,7 @@
 //! ([`core`]), heartbeats ([`heartbeat`]), the simulated resident ([`sim`]), the background loop
 //! of `kiosk run` ([`appliance`]). The appliance binary and,
 //! later, the touch UI sit on top of it.
+//! The touch UI's screens and `kiosk screenshots` are in [`ui`].
 
 pub mod appliance;
 pub mod core;
@@ -12,6 +13,8 @@ pub mod identity;
 pub mod sim;
 pub mod store;
 pub mod sync;
+pub mod ticket;
+pub mod ui;
 
 pub use store::{Store, StoreError};
 

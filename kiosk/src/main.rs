@@ -96,6 +96,18 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Draw every screen in every language to PNG files (`start-de.png`), without a display.
+    Screenshots {
+        /// The directory the pictures are written to (made if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// The high-contrast colours.
+        #[arg(long)]
+        high_contrast: bool,
+        /// The larger text.
+        #[arg(long)]
+        large_text: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -123,6 +135,25 @@ fn main() -> anyhow::Result<ExitCode> {
         println!("{}", version_line());
         return Ok(ExitCode::SUCCESS);
     }
+    // The UI runs on this thread, outside any Tokio runtime.
+    if let Command::Screenshots {
+        out,
+        high_contrast,
+        large_text,
+    } = &cli.command
+    {
+        let scene = kiosk::ui::screenshots::Scene {
+            high_contrast: *high_contrast,
+            large_text: *large_text,
+            ..Default::default()
+        };
+        let written =
+            kiosk::ui::screenshots::write_all(out, &scene).context("drawing the screens")?;
+        for path in written {
+            println!("{}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -133,6 +164,7 @@ fn main() -> anyhow::Result<ExitCode> {
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Version => println!("{}", version_line()),
+        Command::Screenshots { .. } => unreachable!("drawn before the runtime starts"),
         Command::Enroll {
             hub,
             code,

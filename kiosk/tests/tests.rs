@@ -11,7 +11,9 @@ mod reenrol;
 mod run;
 mod sim;
 mod sync;
+mod ticket;
 mod tls_hub;
+mod ui;
 
 use std::path::{Path, PathBuf};
 
