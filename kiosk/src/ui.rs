@@ -3,14 +3,19 @@
 //!
 //! Rust talks to the UI only through its globals: `Settings` (language, right to left, contrast,
 //! text size), `Status` (village and clock), `Navigation` (the screen shown), and one global per
-//! screen (`StartScreen`, `LanguageScreen`) plus `Assist` (read aloud, help). The UI thread never
-//! waits for anything here: callbacks hand work on and return.
+//! screen (`StartScreen`, `LanguageScreen`) plus `Assist` (read aloud, help) and `Activity` (every
+//! tap, and the "Mehr Zeit?" question of the [`idle`] reset). The UI thread never waits for
+//! anything here: callbacks hand work on and return.
 
+pub mod idle;
+pub mod ride;
 pub mod screenshots;
 
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
 pub use generated::*;
 
@@ -115,9 +120,88 @@ pub fn init(app: &AppWindow, village: &str) {
                 Err(e) => tracing::error!("switching the language: {e}"),
             }
         });
-    app.global::<StartScreen>().on_open(|tile| {
+    let weak = app.as_weak();
+    app.global::<StartScreen>().on_open(move |tile| {
         tracing::info!(?tile, "start tile tapped");
+        if let (StartTile::Ride, Some(app)) = (tile, weak.upgrade()) {
+            ride::start(&app);
+        }
     });
+    watch_idle(app, idle::Limits::STANDARD);
+}
+
+/// How often the idle watch looks at the time. Its clock counts these ticks, so it runs on Slint's
+/// timers (mocked time in tests included); a tick the event loop delivers late only lengthens a
+/// limit, never shortens it.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+
+/// The settings a resident may change for themselves, as the kiosk was set up.
+#[derive(Debug, Clone)]
+struct OwnSettings {
+    language: SharedString,
+    high_contrast: bool,
+    large_text: bool,
+}
+
+/// Starts (or restarts, with other limits) the idle reset of `app`: "Mehr Zeit?" after
+/// `limits.idle` without a tap, and after `limits.answer` more without one everything the
+/// resident typed or chose is forgotten and the start screen returns in the settings the window
+/// has now (language, contrast, text size). [`init`] starts it with the standard limits; a kiosk
+/// set up as `slow` calls it again with `idle::Limits::new(true)`.
+pub fn watch_idle(app: &AppWindow, limits: idle::Limits) {
+    let settings = app.global::<Settings>();
+    let own = OwnSettings {
+        language: settings.get_language(),
+        high_contrast: settings.get_high_contrast(),
+        large_text: settings.get_large_text(),
+    };
+    let machine = Rc::new(RefCell::new(idle::Idle::new(limits)));
+    // The watch's clock: the ticks of its timer so far.
+    let clock = Rc::new(std::cell::Cell::new(Duration::ZERO));
+    app.global::<Activity>().set_asking(false);
+
+    let timer = Timer::default();
+    let (weak, tick_machine, tick_clock) = (app.as_weak(), machine.clone(), clock.clone());
+    timer.start(TimerMode::Repeated, IDLE_TICK, move || {
+        let Some(app) = weak.upgrade() else { return };
+        tick_clock.set(tick_clock.get() + IDLE_TICK);
+        let show = tick_machine.borrow_mut().tick(tick_clock.get());
+        apply_idle(&app, show, &own);
+    });
+
+    // The timer lives as long as the callback that holds it, that is as long as the window (or
+    // until the next `watch_idle` replaces both).
+    let weak = app.as_weak();
+    app.global::<Activity>().on_touched(move || {
+        let _running = &timer;
+        let Some(app) = weak.upgrade() else { return };
+        let show = machine.borrow_mut().touch(clock.get());
+        app.global::<Activity>().set_asking(show == idle::Show::Ask);
+    });
+}
+
+fn apply_idle(app: &AppWindow, show: idle::Show, own: &OwnSettings) {
+    let activity = app.global::<Activity>();
+    match show {
+        idle::Show::Nothing => activity.set_asking(false),
+        idle::Show::Ask => activity.set_asking(true),
+        idle::Show::Reset => {
+            activity.set_asking(false);
+            forget_resident(app, own);
+        }
+    }
+}
+
+/// Back to the start screen as the kiosk was set up: nothing of the last resident stays.
+fn forget_resident(app: &AppWindow, own: &OwnSettings) {
+    if let Err(e) = set_language(app, &own.language) {
+        tracing::error!("resetting the language: {e}");
+    }
+    let settings = app.global::<Settings>();
+    settings.set_high_contrast(own.high_contrast);
+    settings.set_large_text(own.large_text);
+    ride::forget(app);
+    app.global::<Navigation>().set_page(Page::Start);
 }
 
 /// Shows every text in `code`'s language and mirrors the screens for right-to-left languages.

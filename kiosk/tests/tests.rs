@@ -14,6 +14,8 @@ mod sync;
 mod ticket;
 mod tls_hub;
 mod ui;
+mod ui_idle;
+mod ui_ride;
 
 use std::path::{Path, PathBuf};
 

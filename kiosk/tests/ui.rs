@@ -1,6 +1,6 @@
 //! The touch UI under Slint's testing backend: the start screen's tiles found by their accessible
 //! labels in German and Arabic, the switch to Arabic by taps (texts translated, rows mirrored), and
-//! `kiosk screenshots` run as a process.
+//! `kiosk screenshots` run as a process. The helpers here serve `ui_idle.rs` and `ui_ride.rs` too.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,6 +9,20 @@ use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptio
 use kiosk::ui::{AppWindow, Navigation, Page, Settings};
 use slint::platform::PointerEventButton;
 use slint::{ComponentHandle, LogicalPosition, LogicalSize, PhysicalSize};
+
+/// The pictures `kiosk screenshots` draws of each language.
+const SCREENS: [&str; 10] = [
+    "start",
+    "language",
+    "ride-where",
+    "ride-destination",
+    "ride-when",
+    "ride-needs",
+    "ride-summary",
+    "ride-confirmed",
+    "ride-requested",
+    "more-time",
+];
 
 /// The start screen's tiles in German and Arabic, in reading order.
 const TILES_DE: [&str; 6] = [
@@ -30,7 +44,7 @@ const TILES_AR: [&str; 6] = [
 
 /// A kiosk window on the testing backend of this test's thread, 1280 x 800, in German. The
 /// backend draws with the software renderer, so snapshots have real pixels and texts real sizes.
-fn kiosk_window() -> AppWindow {
+pub fn kiosk_window() -> AppWindow {
     let backend = TestingBackend::new(TestingBackendOptions {
         mock_time: true,
         threading: false,
@@ -45,7 +59,7 @@ fn kiosk_window() -> AppWindow {
 }
 
 /// The one button labelled `label`.
-fn button(app: &AppWindow, label: &str) -> ElementHandle {
+pub fn button(app: &AppWindow, label: &str) -> ElementHandle {
     let found: Vec<_> = ElementHandle::find_by_accessible_label(app, label)
         .filter(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
         .collect();
@@ -58,17 +72,17 @@ fn button(app: &AppWindow, label: &str) -> ElementHandle {
     found.into_iter().next().expect("checked above")
 }
 
-fn buttons_labelled(app: &AppWindow, label: &str) -> usize {
+pub fn buttons_labelled(app: &AppWindow, label: &str) -> usize {
     ElementHandle::find_by_accessible_label(app, label)
         .filter(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
         .count()
 }
 
-fn tap(app: &AppWindow, label: &str) {
+pub fn tap(app: &AppWindow, label: &str) {
     button(app, label).mock_single_click(PointerEventButton::Left);
 }
 
-fn bounds(e: &ElementHandle) -> (LogicalPosition, LogicalSize) {
+pub fn bounds(e: &ElementHandle) -> (LogicalPosition, LogicalSize) {
     (e.absolute_position(), e.size())
 }
 
@@ -175,7 +189,7 @@ fn pixel(app: &AppWindow, x: usize, y: usize) -> [u8; 3] {
 }
 
 #[test]
-fn screenshots_draws_both_screens_in_five_languages() {
+fn screenshots_draws_every_screen_in_five_languages() {
     let out = tempfile::tempdir().expect("a temporary directory");
     let run = Command::new(env!("CARGO_BIN_EXE_kiosk"))
         .args(["screenshots", "--out"])
@@ -187,9 +201,9 @@ fn screenshots_draws_both_screens_in_five_languages() {
         "kiosk screenshots failed: {}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 10);
+    assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 50);
     let mut sizes = Vec::new();
-    for screen in ["start", "language"] {
+    for screen in SCREENS {
         for lang in ["de", "en", "uk", "ar", "tr"] {
             let path = out.path().join(format!("{screen}-{lang}.png"));
             sizes.push((path.clone(), png_size(&path)));
@@ -203,11 +217,15 @@ fn screenshots_draws_both_screens_in_five_languages() {
         std::fs::read_dir(out.path())
             .expect("the directory")
             .count(),
-        10
+        50
     );
     let start_de = std::fs::read(out.path().join("start-de.png")).expect("start-de.png");
     let start_ar = std::fs::read(out.path().join("start-ar.png")).expect("start-ar.png");
     assert_ne!(start_de, start_ar, "Arabic looks different");
+    // The two answers of a ride and the question over the start screen are pictures of their own.
+    let read = |name: &str| std::fs::read(out.path().join(name)).expect(name);
+    assert_ne!(read("ride-confirmed-de.png"), read("ride-requested-de.png"));
+    assert_ne!(read("more-time-de.png"), start_de);
 }
 
 /// Width, height and the number of distinct colours of a PNG.
