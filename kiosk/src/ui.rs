@@ -99,6 +99,13 @@ pub fn language(code: &str) -> Option<Lang> {
 /// Connects a new window to the kiosk: the village's name, the languages offered, and what the
 /// language screen does when a language is tapped (switch, then back to the start screen).
 pub fn init(app: &AppWindow, village: &str) {
+    init_screens(app, village);
+    watch_idle(app, idle::Limits::STANDARD);
+}
+
+/// The screens and their callbacks without the idle watch: for pictures of a fixed state, where
+/// a tick of the watch would take the "Mehr Zeit?" question away again.
+pub(crate) fn init_screens(app: &AppWindow, village: &str) {
     app.global::<Status>().set_village(village.into());
     let languages: Vec<Language> = LANGUAGES
         .iter()
@@ -127,7 +134,6 @@ pub fn init(app: &AppWindow, village: &str) {
             ride::start(&app);
         }
     });
-    watch_idle(app, idle::Limits::STANDARD);
 }
 
 /// How often the idle watch looks at the time. Its clock counts these ticks, so it runs on Slint's

@@ -101,7 +101,7 @@ pub fn write_all(out: &Path, scene: &Scene) -> Result<Vec<PathBuf>, UiError> {
     .map_err(|e| slint::PlatformError::Other(format!("installing the headless platform: {e}")))?;
 
     let app = AppWindow::new()?;
-    super::init(&app, &scene.village);
+    super::init_screens(&app, &scene.village);
     app.global::<Status>()
         .set_clock(scene.clock.as_str().into());
     let settings = app.global::<Settings>();
