@@ -53,7 +53,10 @@ pub fn book(conn: &Connection, ride_id: &str, now: DateTime<Utc>) -> StoreResult
     }
     let now_minutes = day.minutes(now);
     if day.instance.vehicles().is_empty() {
-        let alternatives = other_days(conn, &day, ride_id, now)?.into_iter().collect();
+        let destination = appointment_destination(conn, ride_id)?;
+        let alternatives = other_days(conn, &day, ride_id, destination.as_ref(), now)?
+            .into_iter()
+            .collect();
         let planning = rejection_json("no_shift", alternatives);
         write_not_served(conn, ride_id, &planning)?;
         return Ok(Booked::NotServed { reason: "no_shift" });
@@ -273,7 +276,7 @@ fn alternatives(
         found.push(value);
     }
     if found.is_empty() {
-        found.extend(other_days(conn, day, ride_id, now)?);
+        found.extend(other_days(conn, day, ride_id, destination.as_ref(), now)?);
     }
     Ok(found)
 }
@@ -300,9 +303,9 @@ fn other_days(
     conn: &Connection,
     day: &Day,
     ride_id: &str,
+    destination: Option<&(String, Instant)>,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Value>> {
-    let destination = appointment_destination(conn, ride_id)?;
     for days in 1..=OTHER_DAYS {
         let Some(date) = day.date.checked_add_days(chrono::Days::new(days as u64)) else {
             break;
@@ -314,7 +317,7 @@ fn other_days(
         let Some(request) = other.request_index(ride_id) else {
             continue;
         };
-        if let Some((dest, _)) = &destination {
+        if let Some((dest, _)) = destination {
             // The appointment itself: alighting ends by it.
             let asked = &other.instance.requests()[request];
             let at = other.instant(asked.dropoff_window.latest + asked.dropoff_service);
