@@ -758,7 +758,7 @@ mod tests {
         ("appointments", 20),
         ("caregiver_links", 13),
         ("caregivers", 6),
-        ("destinations", 15),
+        ("destinations", 21),
         ("devices", 2),
         ("imbus_visits", 15),
         ("regions", 1),

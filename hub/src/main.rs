@@ -68,6 +68,16 @@ enum Command {
         #[command(subcommand)]
         command: DeviceCommand,
     },
+    /// Hub accounts: set a health worker's kiosk PIN.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Caregivers (Kümmerer:innen): set the kiosk PIN they book with for others.
+    Caregiver {
+        #[command(subcommand)]
+        command: CaregiverCommand,
+    },
     /// Create the demo region Elm-Asse in DATA_DIR (unless it is there already) and serve it.
     Demo {
         /// Directory of the demo database.
@@ -76,6 +86,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
+        /// Attach a demo kiosk: the `kiosk` program beside this one is enrolled (once) into
+        /// `<data-dir>/kiosk/` and run, in a window when a display is there.
+        #[arg(long)]
+        with_kiosk: bool,
     },
 }
 
@@ -97,6 +111,30 @@ enum RidesCommand {
         /// Random seed of the search.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaregiverCommand {
+    /// Set the kiosk PIN (6 digits, read from stdin) of a caregiver; unlocks it.
+    Pin {
+        #[command(flatten)]
+        place: Where,
+        /// The caregiver's id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Set the kiosk PIN (6 digits, read from stdin) of a health-worker account; unlocks it.
+    Pin {
+        #[command(flatten)]
+        place: Where,
+        /// The account's username.
+        #[arg(long)]
+        username: String,
     },
 }
 
@@ -181,7 +219,34 @@ fn main() -> anyhow::Result<()> {
             plan_rides(&store, &region, date, seconds, seed)
         }
         Command::Device { command } => device(&mut config, command),
-        Command::Demo { data_dir, listen } => {
+        Command::Account {
+            command: AccountCommand::Pin { place, username },
+        } => {
+            apply(&mut config, &place, None)?;
+            let store = open(&config)?;
+            kiosk_pin(&store, &username)
+        }
+        Command::Caregiver {
+            command: CaregiverCommand::Pin { place, id },
+        } => {
+            apply(&mut config, &place, None)?;
+            let store = open(&config)?;
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the PIN from stdin")?;
+            let who = hub::store::logs::Who::cli("caregiver-pin");
+            let pin = line.trim_end_matches(['\r', '\n']);
+            hub::api::device_caregivers::set_kiosk_pin_blocking(&store, &id, pin, &who)
+                .with_context(|| format!("setting the kiosk PIN of caregiver {id}"))?;
+            println!("kiosk PIN of caregiver {id} set");
+            Ok(())
+        }
+        Command::Demo {
+            data_dir,
+            listen,
+            with_kiosk,
+        } => {
             config.data_dir = data_dir;
             config.listen = listen;
             config.check()?;
@@ -202,7 +267,16 @@ fn main() -> anyhow::Result<()> {
                 .collect();
             println!("demo region {}: {}", summary.region_id, counts.join(", "));
             announce_admin(&store, &config)?;
-            serve(store, config)
+            if !with_kiosk {
+                return serve(store, config);
+            }
+            let program = hub::demo_kiosk::kiosk_program().context("locating the kiosk program")?;
+            let kiosk = hub::demo_kiosk::prepare(&store, &config.data_dir, program)?;
+            let cert = hub::server::tls_files(&config)?.cert;
+            let running = hub::demo_kiosk::start(kiosk, config.listen, cert);
+            let served = serve(store, config);
+            running.stop(std::time::Duration::from_secs(10));
+            served
         }
     }
 }
@@ -292,6 +366,24 @@ fn plan_rides(
 }
 
 /// The device commands, through the same code as the API.
+/// Reads a PIN from the first line of stdin (so it is not in the shell history) and sets it.
+fn kiosk_pin(store: &Store, username: &str) -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the PIN from stdin")?;
+    let pin = line.trim_end_matches(['\r', '\n']);
+    let who = hub::store::logs::Who::cli("account-pin");
+    store
+        .blocking(|c| {
+            let id = hub::staff::account_id(c, username)?;
+            hub::staff::set_pin(c, &who, &id, pin)
+        })
+        .with_context(|| format!("setting the kiosk PIN of {username}"))?;
+    println!("kiosk PIN of {username} set");
+    Ok(())
+}
+
 fn device(config: &mut Config, command: DeviceCommand) -> anyhow::Result<()> {
     use hub::store::logs::Who;
     let now = chrono::Utc::now();

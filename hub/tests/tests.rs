@@ -2,9 +2,12 @@
 
 mod api;
 mod bad_input;
+mod caregivers_kiosk;
 mod cli;
 mod common;
 mod devices;
 mod dispatch;
+mod help;
 mod rides;
+mod staff;
 mod sync;

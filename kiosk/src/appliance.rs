@@ -19,6 +19,7 @@ use crate::core::CHANGES_PER_EXCHANGE;
 use crate::heartbeat::{self, Readings, VcGenCmd};
 use crate::hub_client::{HubClient, HubError, Timeouts};
 use crate::identity::{self, Identity, IdentityError};
+use crate::printing::PrintWorker;
 use crate::store::{Store, StoreError};
 use crate::sync::sync_once;
 
@@ -83,6 +84,17 @@ pub async fn run(
     data_dir: &Path,
     schedule: &Schedule,
     stop: impl Future<Output = ()>,
+) -> Result<RunSummary, ApplianceError> {
+    run_with_printer(data_dir, schedule, stop, None).await
+}
+
+/// [`run`] with the print worker of the screen, whose last printer state the heartbeats report
+/// (without one they report the printer as fine).
+pub async fn run_with_printer(
+    data_dir: &Path,
+    schedule: &Schedule,
+    stop: impl Future<Output = ()>,
+    printer: Option<PrintWorker>,
 ) -> Result<RunSummary, ApplianceError> {
     let identity = Identity::load(data_dir)?;
     let (store, adoption) = {
@@ -150,7 +162,10 @@ pub async fn run(
             next_sync = Instant::now() + schedule.sync_delay(failures);
         }
         if now >= next_beat {
-            if beat(&store, data_dir.to_path_buf(), &client).await {
+            let readings = printer
+                .as_ref()
+                .map_or_else(Readings::default, Readings::with_printer);
+            if beat(&store, data_dir.to_path_buf(), &client, readings).await {
                 summary.heartbeats += 1;
             } else {
                 summary.failed_heartbeats += 1;
@@ -208,10 +223,10 @@ async fn sync(store: &Store, client: &HubClient) -> bool {
 }
 
 /// One heartbeat; whether the hub took it.
-async fn beat(store: &Store, data_dir: PathBuf, client: &HubClient) -> bool {
+async fn beat(store: &Store, data_dir: PathBuf, client: &HubClient, readings: Readings) -> bool {
     let store = store.clone();
     let gathered = tokio::task::spawn_blocking(move || {
-        heartbeat::gather(&store, &data_dir, &VcGenCmd, Readings::default())
+        heartbeat::gather(&store, &data_dir, &VcGenCmd, readings)
     })
     .await;
     let beat = match gathered {

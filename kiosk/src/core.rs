@@ -49,6 +49,51 @@ pub enum When {
     Pickup(DateTime<Utc>),
 }
 
+/// Who a kiosk ride is for (the first ride screen, "Für wen?"). [`book_ride_for`] puts it in
+/// the entry in place of [`RideAsk::resident_id`]; the hub resolves it when the entry arrives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rider {
+    /// A resident the hub knows by id.
+    Resident(String),
+    /// A resident who typed the number printed on an earlier ticket (works offline: the hub
+    /// refuses an unknown number in its answer).
+    Number(protocol::ResidentNumber),
+    /// A resident new to the service, registered together with this ride. Their details leave
+    /// the kiosk's store with the hub's answer (`store/personal.rs` keeps no `new_resident`).
+    New(protocol::people::NewResident),
+    /// A caregiver who logged in with phone and PIN (online), booking for a linked resident.
+    CaredFor {
+        caregiver_id: String,
+        resident_id: String,
+    },
+}
+
+impl Rider {
+    /// The entry's fields naming the resident (and the caregiver).
+    fn fields(&self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        match self {
+            Rider::Resident(id) => {
+                fields.insert("resident_id".into(), json!(id));
+            }
+            Rider::Number(number) => {
+                fields.insert("resident_number".into(), json!(number.to_string()));
+            }
+            Rider::New(person) => {
+                fields.insert("new_resident".into(), json!(person));
+            }
+            Rider::CaredFor {
+                caregiver_id,
+                resident_id,
+            } => {
+                fields.insert("resident_id".into(), json!(resident_id));
+                fields.insert("caregiver_id".into(), json!(caregiver_id));
+            }
+        }
+        fields
+    }
+}
+
 /// A ride as the resident asked for it at the kiosk.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RideAsk {
@@ -274,7 +319,69 @@ pub async fn book_ride<T: Transport + Sync>(
     ask: &RideAsk,
     answer_within: Duration,
 ) -> Result<BookingResult, CoreError> {
-    let body = ask.body();
+    let rider = Rider::Resident(ask.resident_id.clone());
+    Ok(book_ride_for(store, transport, ask, &rider, answer_within)
+        .await?
+        .0)
+}
+
+/// [`book_ride`] for `rider` (`ask.resident_id` is not used). Also returns the resident number
+/// the hub sent with its answer, for the ticket; `None` offline or when refused.
+pub async fn book_ride_for<T: Transport + Sync>(
+    store: &Store,
+    transport: &T,
+    ask: &RideAsk,
+    rider: &Rider,
+    answer_within: Duration,
+) -> Result<(BookingResult, Option<protocol::ResidentNumber>), CoreError> {
+    let mut body = ask.body();
+    if let Value::Object(fields) = &mut body {
+        fields.remove("resident_id");
+        fields.extend(rider.fields());
+    }
+    let id = on_store(store, move |s| s.enqueue(OutboxKind::RideRequest, body)).await?;
+    let code = BookingCode::from_uuid(id);
+    let (status, number) = match answer_of(store, transport, id, answer_within).await {
+        Some(outcome) => (
+            BookingStatus::from_outcome(&outcome),
+            resident_number_of(&outcome),
+        ),
+        None => (BookingStatus::Requested { reason: None }, None),
+    };
+    Ok((BookingResult { id, code, status }, number))
+}
+
+/// The resident number in the hub's answer to a ride.
+pub fn resident_number_of(outcome: &AckOutcome) -> Option<protocol::ResidentNumber> {
+    match outcome {
+        AckOutcome::Accepted { record } => record
+            .get("resident_number")
+            .and_then(Value::as_str)
+            .and_then(|n| n.parse().ok()),
+        AckOutcome::Refused { .. } => None,
+    }
+}
+
+/// Books the way back of the ride `outbound` (the id [`book_ride_for`] gave it) for `rider`:
+/// the hub links the two (`return_of`), so a no-show on the way there calls off the way back.
+/// A new resident's details go with the way there only; the hub takes the resident of the way
+/// back from the ride it returns from.
+pub async fn book_return<T: Transport + Sync>(
+    store: &Store,
+    transport: &T,
+    outbound: Uuid,
+    ask: &RideAsk,
+    rider: &Rider,
+    answer_within: Duration,
+) -> Result<BookingResult, CoreError> {
+    let mut body = ask.body();
+    if let Value::Object(fields) = &mut body {
+        fields.remove("resident_id");
+        if !matches!(rider, Rider::New(_)) {
+            fields.extend(rider.fields());
+        }
+        fields.insert("return_of".into(), json!(outbound));
+    }
     let id = on_store(store, move |s| s.enqueue(OutboxKind::RideRequest, body)).await?;
     let code = BookingCode::from_uuid(id);
     let status = match answer_of(store, transport, id, answer_within).await {
@@ -357,7 +464,10 @@ pub fn booking_status(
     let status = match (&booking.state, &booking.confirmed_offline) {
         (BookingState::Answered { outcome, .. }, _) => match booking.kind {
             OutboxKind::Appointment => BookingStatus::from_appointment_outcome(outcome),
-            OutboxKind::RideRequest | OutboxKind::CallBack => BookingStatus::from_outcome(outcome),
+            OutboxKind::RideRequest
+            | OutboxKind::CallBack
+            | OutboxKind::Cancel
+            | OutboxKind::AppointmentOutcome => BookingStatus::from_outcome(outcome),
         },
         (BookingState::Requested, Some(slot)) => BookingStatus::Confirmed {
             window_start: slot.starts_at.clone(),
@@ -492,6 +602,44 @@ mod tests {
         assert_eq!(body["to_stop_id"], "s2");
         assert_eq!(body["pickup_at"], "2026-11-24T08:00:00Z");
         assert!(body.get("appointment_at").is_none());
+    }
+
+    #[test]
+    fn the_rider_names_the_resident_in_exactly_one_way() {
+        let fields = |rider: Rider| Value::Object(rider.fields());
+        assert_eq!(
+            fields(Rider::Resident("p-1".into())),
+            json!({"resident_id": "p-1"})
+        );
+        let number = protocol::ResidentNumber::from_body(482_913);
+        assert_eq!(
+            fields(Rider::Number(number)),
+            json!({"resident_number": number.to_string()})
+        );
+        assert_eq!(
+            fields(Rider::CaredFor {
+                caregiver_id: "c-1".into(),
+                resident_id: "p-2".into()
+            }),
+            json!({"resident_id": "p-2", "caregiver_id": "c-1"})
+        );
+        let new = protocol::people::NewResident {
+            name: "Hannelore Wiese".into(),
+            phone: None,
+            street: "Lindenweg".into(),
+            house_number: "7a".into(),
+            language: "de".into(),
+            consent: true,
+        };
+        assert_eq!(
+            fields(Rider::New(new)),
+            json!({"new_resident": {"name": "Hannelore Wiese", "street": "Lindenweg",
+                   "house_number": "7a", "language": "de", "consent": true}})
+        );
+        let answer = AckOutcome::Accepted {
+            record: json!({"status": "requested", "resident_number": number.to_string()}),
+        };
+        assert_eq!(resident_number_of(&answer), Some(number));
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub fn disk_free_bytes(dir: &Path) -> std::io::Result<u64> {
 /// What is not read from the system but known to the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Readings {
+    /// The print worker's last known state ([`Readings::with_printer`]).
     pub printer: PrinterState,
     /// `ok`, `worn` or `errors`; see [`Heartbeat::storage`].
     pub storage: String,
@@ -94,6 +95,17 @@ impl Default for Readings {
         Readings {
             printer: PrinterState::Ok,
             storage: "ok".into(),
+        }
+    }
+}
+
+impl Readings {
+    /// The readings with the printer as the print worker last saw it (before and after each job;
+    /// offline or out of paper also when a job failed on it).
+    pub fn with_printer(worker: &crate::printing::PrintWorker) -> Readings {
+        Readings {
+            printer: worker.printer_state(),
+            ..Readings::default()
         }
     }
 }

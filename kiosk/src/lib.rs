@@ -6,11 +6,17 @@
 //! The touch UI's screens and `kiosk screenshots` are in [`ui`].
 
 pub mod appliance;
+pub mod board;
 pub mod core;
+pub mod frontend;
 pub mod heartbeat;
 pub mod hub_client;
 pub mod identity;
+pub mod printing;
+pub mod requests;
 pub mod sim;
+pub mod speech;
+pub mod staff;
 pub mod store;
 pub mod sync;
 pub mod ticket;

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,6 +17,7 @@ use kiosk::hub_client::{HubClient, Timeouts};
 use kiosk::identity::{self, Identity};
 use kiosk::sim::{SimKiosk, SimOptions};
 use protocol::device::PrinterState;
+use slint::ComponentHandle;
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser)]
@@ -60,6 +62,13 @@ enum Command {
         /// Seconds between checks whether the certificate is due for rotation.
         #[arg(long, default_value_t = 3600, hide = true)]
         rotation_check_every_s: u64,
+        /// The touch UI: `auto` shows it when a display can be opened (a window on a PC, full
+        /// screen on the Pi) and runs without it otherwise; `on` requires it; `off` never shows it.
+        #[arg(long, value_enum, default_value_t = Screen::Auto)]
+        screen: Screen,
+        /// Every time limit of the screen ten times longer ("Mehr Zeit?" after 10 minutes).
+        #[arg(long)]
+        slow: bool,
     },
     /// Book rides as a simulated resident through the kiosk's real booking core.
     Sim {
@@ -110,6 +119,14 @@ enum Command {
     },
 }
 
+/// Whether `kiosk run` shows the touch UI.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Screen {
+    Auto,
+    On,
+    Off,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Printer {
     Ok,
@@ -158,7 +175,158 @@ fn main() -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
+    if let Command::Run {
+        data_dir,
+        sync_every_s,
+        heartbeat_every_s,
+        rotation_check_every_s,
+        screen,
+        slow,
+    } = cli.command
+    {
+        let schedule = Schedule {
+            sync_every: Duration::from_secs(sync_every_s.max(1)),
+            heartbeat_every: Duration::from_secs(heartbeat_every_s.max(1)),
+            rotation_check_every: Duration::from_secs(rotation_check_every_s.max(1)),
+            ..Schedule::default()
+        };
+        return run_appliance(&runtime, &data_dir, &schedule, screen, slow);
+    }
     runtime.block_on(run(cli.command))
+}
+
+/// `kiosk run`: the background loop (sync, heartbeats, rotation) on the runtime and, when a
+/// display can be opened, the touch UI on this thread. SIGTERM or SIGINT ends both; closing the
+/// window (on a PC) ends the loop too.
+fn run_appliance(
+    runtime: &tokio::runtime::Runtime,
+    data_dir: &Path,
+    schedule: &Schedule,
+    screen: Screen,
+    slow: bool,
+) -> anyhow::Result<ExitCode> {
+    // One line per event on stderr (systemd keeps it in the journal); `KIOSK_LOG` sets the
+    // level (default info).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KIOSK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    // Installed before anything starts, so a SIGTERM from then on ends the kiosk cleanly.
+    let (mut term, mut interrupt) = {
+        let _inside = runtime.enter();
+        (
+            signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+        )
+    };
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    let stop = async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping after the task under way"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: stopping after the task under way"),
+            _ = closed_rx => tracing::info!("the screen was closed: stopping"),
+        }
+        // Ends the UI's event loop too, if there is one (nothing happens without).
+        let _ = slint::invoke_from_event_loop(|| {
+            let _ = slint::quit_event_loop();
+        });
+    };
+
+    let window = match screen {
+        Screen::Off => None,
+        Screen::On => Some(kiosk::ui::AppWindow::new().context("the screen could not be opened")?),
+        Screen::Auto if !display_expected() => {
+            tracing::info!(
+                "no display (DISPLAY, WAYLAND_DISPLAY unset): running without the touch UI"
+            );
+            None
+        }
+        Screen::Auto => match kiosk::ui::AppWindow::new() {
+            Ok(app) => Some(app),
+            Err(e) => {
+                tracing::info!(reason = %e, "no screen: running without the touch UI");
+                None
+            }
+        },
+    };
+    let Some(app) = window else {
+        runtime
+            .block_on(kiosk::appliance::run(data_dir, schedule, stop))
+            .context("the kiosk could not start")?;
+        return Ok(ExitCode::SUCCESS);
+    };
+
+    let identity = Identity::load(data_dir).context("the kiosk is not enrolled")?;
+    let (for_store, dir) = (identity.clone(), data_dir.to_path_buf());
+    let (store, _) = runtime
+        .block_on(runtime.spawn_blocking(move || for_store.open_store(&dir)))
+        .context("opening the kiosk database")?
+        .context("opening the kiosk database")?;
+    kiosk::ui::init(&app, "");
+    if slow {
+        kiosk::ui::watch_idle(&app, kiosk::ui::idle::Limits::new(true));
+    }
+    // Tickets go to the CUPS queue the image sets up (`KIOSK_PRINTER`, default "dorfpunkt").
+    let settings = kiosk::printing::TicketSettings {
+        hub_phone: std::env::var("KIOSK_HUB_PHONE").unwrap_or_default(),
+        tz: kiosk::staff::region_zone(&store, &identity.region_id)
+            .unwrap_or(chrono_tz::Europe::Berlin),
+    };
+    let queue = std::env::var("KIOSK_PRINTER").unwrap_or_else(|_| "dorfpunkt".into());
+    let printer = kiosk::printing::PrintWorker::spawn(
+        store.clone(),
+        kiosk::printing::Backend::Cups { queue },
+        settings,
+    )
+    .context("starting the print worker")?;
+    kiosk::ui::printing::init(&app, &printer);
+    kiosk::staff::attach(
+        &app,
+        store.clone(),
+        Arc::new(kiosk::staff::IdentityHub::new(data_dir.to_path_buf())),
+        identity.region_id.clone(),
+        runtime.handle().clone(),
+    );
+    let backend = Arc::new(kiosk::frontend::Backend {
+        store,
+        transport: Arc::new(kiosk::frontend::CurrentHub::new(data_dir.to_path_buf())),
+        region_id: identity.region_id.clone(),
+        device_id: identity.device_id.clone(),
+        runtime: runtime.handle().clone(),
+        answer_within: kiosk::frontend::ANSWER_WITHIN,
+    });
+    let _attached = kiosk::frontend::attach(&app, backend);
+    // Speech mode and the physical buttons. The ALSA devices of the loudspeaker and the
+    // headphone jack come from the image (`KIOSK_LOUDSPEAKER`, `KIOSK_HEADPHONES`).
+    let mut board = kiosk::board::Board::open();
+    let output = kiosk::speech::Output::Alsa {
+        loudspeaker: std::env::var("KIOSK_LOUDSPEAKER").unwrap_or_else(|_| "default".into()),
+        headphones: std::env::var("KIOSK_HEADPHONES").unwrap_or_else(|_| "default".into()),
+    };
+    match kiosk::speech::Speaker::new(output, board.audio) {
+        Ok(speaker) => kiosk::ui::buttons::init(&app, speaker),
+        Err(e) => tracing::error!(error = %e, "no speech: 'Vorlesen' stays silent"),
+    }
+    kiosk::ui::buttons::listen(&app, board.buttons.as_mut());
+    let (dir, schedule) = (data_dir.to_path_buf(), *schedule);
+    let beats_printer = printer.clone();
+    let background = runtime.spawn(async move {
+        kiosk::appliance::run_with_printer(&dir, &schedule, stop, Some(beats_printer)).await
+    });
+    tracing::info!("the touch UI is up");
+    let shown = app.run();
+    // The window is gone (closed, or the loop was told to stop): the background loop ends too.
+    let _ = closed_tx.send(());
+    let summary = runtime
+        .block_on(background)
+        .context("the background loop panicked")?;
+    shown.context("the touch UI failed")?;
+    summary.context("the kiosk could not start")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -195,41 +363,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 identity.device_id, identity.region_id, identity.not_after
             );
         }
-        Command::Run {
-            data_dir,
-            sync_every_s,
-            heartbeat_every_s,
-            rotation_check_every_s,
-        } => {
-            // One line per event on stderr (systemd keeps it in the journal); `KIOSK_LOG`
-            // sets the level (default info).
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_env("KIOSK_LOG")
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .with_writer(std::io::stderr)
-                .with_ansi(false)
-                .init();
-            let schedule = Schedule {
-                sync_every: Duration::from_secs(sync_every_s.max(1)),
-                heartbeat_every: Duration::from_secs(heartbeat_every_s.max(1)),
-                rotation_check_every: Duration::from_secs(rotation_check_every_s.max(1)),
-                ..Schedule::default()
-            };
-            // Installed before the loop starts, so a SIGTERM from then on ends it cleanly.
-            let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-            let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
-            let stop = async move {
-                tokio::select! {
-                    _ = term.recv() => tracing::info!("SIGTERM: stopping after the task under way"),
-                    _ = interrupt.recv() => tracing::info!("SIGINT: stopping after the task under way"),
-                }
-            };
-            kiosk::appliance::run(&data_dir, &schedule, stop)
-                .await
-                .context("the kiosk could not start")?;
-        }
+        Command::Run { .. } => unreachable!("run by run_appliance"),
         Command::Sim {
             data_dir,
             bookings,
@@ -341,6 +475,15 @@ async fn open(data_dir: &Path) -> anyhow::Result<(Identity, Store, HubClient)> {
     }
     let client = HubClient::for_device(&identity, Timeouts::default())?;
     Ok((identity, store, client))
+}
+
+/// Whether a screen may be there: on the Pi (linuxkms draws on the display itself) always, on a PC
+/// only inside a desktop session. Without one the window backend would print its own error.
+fn display_expected() -> bool {
+    cfg!(feature = "pi")
+        || ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
 
 fn version_line() -> String {

@@ -6,10 +6,13 @@
 //! [`printer_state`] asks CUPS how the printer is.
 //!
 //! The fonts (DejaVu Sans, `kiosk/assets/fonts/`) are compiled in and printpdf embeds only the
-//! glyphs used. Arabic is not printed yet: printpdf neither shapes Arabic nor orders it right to
-//! left, so a ticket for an Arabic-speaking resident carries German and English (see
-//! [`Language::printed`]). Rendering is CPU work and printing waits for `lp`: both belong off the
-//! UI thread.
+//! glyphs used. printpdf neither shapes Arabic nor orders it right to left, so lines with Arabic
+//! are shaped here ([`shaping`]) and drawn as glyph ids that carry their letters for text
+//! extraction; Arabic lines are set flush right. [`render_raster`] draws the receipt as a 1-bit
+//! image for an ESC/POS printer, whose character sets have no Arabic. Rendering is CPU work and
+//! printing waits for `lp`: both belong off the UI thread.
+
+pub mod shaping;
 
 use std::fmt;
 use std::io::Write;
@@ -17,8 +20,8 @@ use std::process::{Command, Stdio};
 
 use chrono::{Datelike, NaiveDateTime, NaiveTime, Weekday};
 use printpdf::{
-    Color, FontId, Greyscale, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Pt, Rect, TextItem, TextMatrix, WindingOrder,
+    Codepoint, Color, FontId, Greyscale, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle,
+    PdfPage, PdfSaveOptions, Pt, Rect, TextItem, TextMatrix, WindingOrder,
 };
 use protocol::BookingCode;
 use protocol::device::PrinterState;
@@ -45,7 +48,7 @@ pub enum Standing {
 }
 
 /// The languages of the kiosk. German is always on the ticket; the resident's language is
-/// printed under it.
+/// printed under it (Arabic right-aligned, shaped, see [`shaping`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Language {
     De,
@@ -56,14 +59,23 @@ pub enum Language {
 }
 
 impl Language {
-    /// The language printed next to German, `None` for German alone. Arabic falls back to
-    /// English until Arabic lines are shaped (printpdf would print its letters unjoined and
-    /// in the wrong order).
+    /// The language printed next to German, `None` for German alone.
     pub fn printed(self) -> Option<Language> {
         match self {
             Language::De => None,
-            Language::Ar => Some(Language::En),
             other => Some(other),
+        }
+    }
+
+    /// The language of a UI language code (`de`, `en`, `uk`, `ar`, `tr`).
+    pub fn from_code(code: &str) -> Option<Language> {
+        match code {
+            "de" => Some(Language::De),
+            "en" => Some(Language::En),
+            "uk" => Some(Language::Uk),
+            "tr" => Some(Language::Tr),
+            "ar" => Some(Language::Ar),
+            _ => None,
         }
     }
 }
@@ -82,13 +94,28 @@ pub struct Ticket {
     pub to: Option<String>,
     /// The promised pickup window of a confirmed ride.
     pub pickup: Option<(NaiveTime, NaiveTime)>,
-    /// Opening hours or other lines of a help slip, as given (already in German).
+    /// Other lines, as given (already in German).
     pub notes: Vec<String>,
     pub code: Option<BookingCode>,
     pub hub_phone: String,
+    /// What a help slip says about the service (`to` is its name).
+    pub help: Option<HelpDetails>,
 }
 
-/// The texts of a ticket, one row per language: German, English, Ukrainian, Turkish.
+/// A service of "find help" as its slip shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelpDetails {
+    /// The needs it helps with, as the hub's codes (`alcohol`, `loneliness`, …); unknown codes
+    /// are left out.
+    pub needs: Vec<String>,
+    /// Street, postcode and town.
+    pub address: String,
+    pub phone: Option<String>,
+    /// Opening hours in the region's wall-clock time, in week order.
+    pub hours: Vec<(Weekday, NaiveTime, NaiveTime)>,
+}
+
+/// The texts of a ticket, one row per language: German, English, Ukrainian, Turkish, Arabic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Text {
     Ride,
@@ -105,70 +132,129 @@ enum Text {
     Code,
     Phone,
     Clock,
+    HelpsWith,
+    Address,
+    Telephone,
+    Hours,
+    Homelessness,
+    Alcohol,
+    Anxiety,
+    Loneliness,
+    Dementia,
+    FamilyStrain,
 }
 
 fn text(key: Text, lang: Language) -> &'static str {
-    let row: [&'static str; 4] = match key {
-        Text::Ride => ["Fahrt", "Ride", "Поїздка", "Yolculuk"],
+    let row: [&'static str; 5] = match key {
+        Text::Ride => ["Fahrt", "Ride", "Поїздка", "Yolculuk", "رحلة"],
         Text::Appointment => [
             "Beratungstermin",
             "Counselling appointment",
             "Консультація",
             "Danışma randevusu",
+            "موعد استشارة",
         ],
         Text::HelpSlip => [
             "Hilfe in der Nähe",
             "Help nearby",
             "Допомога поруч",
             "Yakında yardım",
+            "مساعدة قريبة منك",
         ],
         Text::Confirmed => [
             "Gebucht – bestätigt",
             "Booked – confirmed",
             "Заброньовано – підтверджено",
             "Rezerve edildi – onaylandı",
+            "تم الحجز – مؤكد",
         ],
         Text::Request => [
             "Anfrage – noch nicht bestätigt",
             "Request – not confirmed yet",
             "Запит – ще не підтверджено",
             "Talep – henüz onaylanmadı",
+            "طلب – لم يتم التأكيد بعد",
         ],
         Text::RequestHint => [
             "Wir melden uns. Fragen Sie nach: am Kiosk unter „Meine Buchung“ oder bei der Zentrale.",
             "We will get back to you. Ask at the kiosk under “My booking” or call the hub.",
             "Ми зв’яжемося з вами. Запитайте в кіоску в розділі «Моє бронювання» або в центрі.",
             "Size dönüş yapacağız. Kioskta “Rezervasyonum” bölümünde veya merkezde sorun.",
+            "سنتصل بك. اسأل في الكشك تحت «حجزي» أو في المركز.",
         ],
-        Text::When => ["Wann", "When", "Коли", "Ne zaman"],
-        Text::From => ["Von", "From", "Звідки", "Nereden"],
-        Text::To => ["Nach", "To", "Куди", "Nereye"],
-        Text::Where => ["Wo", "Where", "Де", "Nerede"],
+        Text::When => ["Wann", "When", "Коли", "Ne zaman", "متى"],
+        Text::From => ["Von", "From", "Звідки", "Nereden", "من"],
+        Text::To => ["Nach", "To", "Куди", "Nereye", "إلى"],
+        Text::Where => ["Wo", "Where", "Де", "Nerede", "أين"],
         Text::Pickup => [
             "Abholung zwischen",
             "Pickup between",
             "Вас заберуть між",
             "Alınma saati arası",
+            "نأتي لأخذك بين",
         ],
         Text::Code => [
             "Buchungscode",
             "Booking code",
             "Код бронювання",
             "Rezervasyon kodu",
+            "رمز الحجز",
         ],
         Text::Phone => [
             "Fragen? Zentrale",
             "Questions? Hub",
             "Питання? Центр",
             "Sorular? Merkez",
+            "أسئلة؟ المركز",
         ],
-        Text::Clock => ["Uhr", "", "", ""],
+        Text::Clock => ["Uhr", "", "", "", ""],
+        Text::HelpsWith => [
+            "Hilft bei",
+            "Helps with",
+            "Допомагає з",
+            "Yardım konusu",
+            "يساعد في",
+        ],
+        Text::Address => ["Adresse", "Address", "Адреса", "Adres", "العنوان"],
+        Text::Telephone => ["Telefon", "Phone", "Телефон", "Telefon", "الهاتف"],
+        Text::Hours => [
+            "Öffnungszeiten",
+            "Opening hours",
+            "Години роботи",
+            "Açılış saatleri",
+            "أوقات العمل",
+        ],
+        Text::Homelessness => [
+            "Wohnungslosigkeit",
+            "Homelessness",
+            "Безпритульність",
+            "Evsizlik",
+            "فقدان السكن",
+        ],
+        Text::Alcohol => ["Alkohol", "Alcohol", "Алкоголь", "Alkol", "الكحول"],
+        Text::Anxiety => ["Angst", "Anxiety", "Тривога", "Kaygı", "القلق"],
+        Text::Loneliness => [
+            "Einsamkeit",
+            "Loneliness",
+            "Самотність",
+            "Yalnızlık",
+            "الوحدة",
+        ],
+        Text::Dementia => ["Demenz", "Dementia", "Деменція", "Demans", "الخرف"],
+        Text::FamilyStrain => [
+            "Familie in Not",
+            "Family under strain",
+            "Сім'я в скруті",
+            "Zor durumdaki aile",
+            "أسرة تحت ضغط",
+        ],
     };
     let column = match lang {
         Language::De => 0,
-        Language::En | Language::Ar => 1,
+        Language::En => 1,
         Language::Uk => 2,
         Language::Tr => 3,
+        Language::Ar => 4,
     };
     row[column]
 }
@@ -176,7 +262,16 @@ fn text(key: Text, lang: Language) -> &'static str {
 fn weekday(day: Weekday, lang: Language) -> &'static str {
     let names: [&'static str; 7] = match lang {
         Language::De => ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"],
-        Language::En | Language::Ar => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        Language::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        Language::Ar => [
+            "الاثنين",
+            "الثلاثاء",
+            "الأربعاء",
+            "الخميس",
+            "الجمعة",
+            "السبت",
+            "الأحد",
+        ],
         Language::Uk => ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Нд"],
         Language::Tr => ["Pzt", "Sal", "Çar", "Per", "Cum", "Cmt", "Paz"],
     };
@@ -211,6 +306,8 @@ pub struct Block {
     pub german: String,
     pub translation: Option<String>,
     pub value: Option<String>,
+    /// The value in the resident's language, when the value is words (the needs of a help slip).
+    pub value_translation: Option<String>,
 }
 
 impl Block {
@@ -220,8 +317,22 @@ impl Block {
             german: text(key, Language::De).to_string(),
             translation: lang.map(|l| text(key, l).to_string()),
             value,
+            value_translation: None,
         }
     }
+}
+
+/// The text of a need code of "find help".
+fn need_text(code: &str) -> Option<Text> {
+    Some(match code {
+        "homelessness" => Text::Homelessness,
+        "alcohol" => Text::Alcohol,
+        "anxiety" => Text::Anxiety,
+        "loneliness" => Text::Loneliness,
+        "dementia" => Text::Dementia,
+        "family_strain" => Text::FamilyStrain,
+        _ => return None,
+    })
 }
 
 impl Ticket {
@@ -275,12 +386,16 @@ impl Ticket {
             };
             blocks.push(Block::new(Role::Field, key, lang, Some(to.clone())));
         }
+        if let Some(help) = &self.help {
+            self.help_blocks(help, lang, &mut blocks);
+        }
         for note in &self.notes {
             blocks.push(Block {
                 role: Role::Note,
                 german: note.clone(),
                 translation: None,
                 value: None,
+                value_translation: None,
             });
         }
         if let Some(code) = self.code {
@@ -300,15 +415,72 @@ impl Ticket {
         blocks
     }
 
+    /// Address, needs, phone and opening hours of a help slip.
+    fn help_blocks(&self, help: &HelpDetails, lang: Option<Language>, blocks: &mut Vec<Block>) {
+        blocks.push(Block::new(
+            Role::Field,
+            Text::Address,
+            lang,
+            Some(help.address.clone()),
+        ));
+        let needs: Vec<Text> = help.needs.iter().filter_map(|n| need_text(n)).collect();
+        if !needs.is_empty() {
+            let list = |l: Language| {
+                let names: Vec<&str> = needs.iter().map(|&n| text(n, l)).collect();
+                names.join(if l == Language::Ar { "، " } else { ", " })
+            };
+            let mut block =
+                Block::new(Role::Field, Text::HelpsWith, lang, Some(list(Language::De)));
+            block.value_translation = lang.map(list);
+            blocks.push(block);
+        }
+        if let Some(phone) = &help.phone {
+            blocks.push(Block::new(
+                Role::Field,
+                Text::Telephone,
+                lang,
+                Some(phone.clone()),
+            ));
+        }
+        if help.hours.is_empty() {
+            return;
+        }
+        blocks.push(Block::new(Role::Field, Text::Hours, lang, None));
+        // One line per day: "Mo 08:00–12:00, 15:00–18:00".
+        let mut days: Vec<(Weekday, Vec<String>)> = Vec::new();
+        for (day, open, close) in &help.hours {
+            let span = format!("{}–{}", open.format("%H:%M"), close.format("%H:%M"));
+            match days.last_mut() {
+                Some((last, spans)) if last == day => spans.push(span),
+                _ => days.push((*day, vec![span])),
+            }
+        }
+        for (day, spans) in days {
+            let spans = spans.join(", ");
+            blocks.push(Block {
+                role: Role::Note,
+                german: format!("{} {spans}", weekday(day, Language::De)),
+                translation: lang.map(|l| format!("{} {spans}", weekday(day, l))),
+                value: None,
+                value_translation: None,
+            });
+        }
+    }
+
     /// `Mo 23.11.2026, 09:30 Uhr`, with the weekday in both languages when they differ.
     fn format_when(&self, when: NaiveDateTime) -> String {
         let day = when.weekday();
         let mut names = weekday(day, Language::De).to_string();
-        if let Some(lang) = self.language.printed() {
-            names = format!("{names} / {}", weekday(day, lang));
+        let mut after = String::new();
+        match self.language.printed() {
+            // Digits right after Arabic letters would join their run and be set right to left:
+            // the Arabic weekday goes last.
+            Some(Language::Ar) => after = format!(" / {}", weekday(day, Language::Ar)),
+            Some(lang) => names = format!("{names} / {}", weekday(day, lang)),
+            None => {}
         }
         format!(
-            "{names} {}, {} {}",
+            "{names} {}, {} {}{after}",
             when.format("%d.%m.%Y"),
             when.format("%H:%M"),
             text(Text::Clock, Language::De)
@@ -352,10 +524,12 @@ struct Face {
     font: ParsedFont,
     id: FontId,
     units_per_em: f32,
+    /// The font file, for the shaper and the raster.
+    bytes: &'static [u8],
 }
 
 impl Face {
-    fn load(doc: &mut PdfDocument, bytes: &[u8], name: &str) -> Result<Face, TicketError> {
+    fn load(doc: &mut PdfDocument, bytes: &'static [u8], name: &str) -> Result<Face, TicketError> {
         let font = ParsedFont::from_bytes(bytes, 0, &mut Vec::new()).ok_or_else(|| {
             TicketError::Render(format!("the bundled font {name} does not parse"))
         })?;
@@ -365,10 +539,14 @@ impl Face {
             font,
             id,
             units_per_em,
+            bytes,
         })
     }
 
     fn width(&self, text: &str, size: f32) -> f32 {
+        if shaping::needs_shaping(text) {
+            return shaping::width(self.bytes, text, size);
+        }
         let units: u32 = text
             .chars()
             .map(|c| {
@@ -488,16 +666,23 @@ struct Style<'a> {
 }
 
 impl Cursor {
-    /// Sets `text` in lines that fit the width, one below the other.
+    /// Sets `text` in lines that fit the width, one below the other; right-to-left lines flush
+    /// right.
     fn lines(&mut self, style: Style<'_>, text: &str) {
         let room = self.width - 2.0 * style.indent;
+        let flush_right = shaping::right_to_left(text);
         for line in style.face.wrap(text, style.size, room) {
             self.y += style.size * 1.25;
+            let shift = if flush_right {
+                (room - style.face.width(&line, style.size)).max(0.0)
+            } else {
+                0.0
+            };
             self.marks.push(Mark::Text {
                 bold: style.bold,
                 white: style.white,
                 size: style.size,
-                x: self.left + style.indent,
+                x: self.left + style.indent + shift,
                 baseline: self.y - style.size * 0.25,
                 text: line,
             });
@@ -531,10 +716,15 @@ fn layout(
         bold: true,
         ..plain(size)
     };
-    // "Wann / Коли": the German label with the translation beside it.
-    let label = |block: &Block| match &block.translation {
-        Some(t) => format!("{} / {t}", block.german),
-        None => block.german.clone(),
+    // "Wann / Коли": the German label with the translation beside it; a right-to-left
+    // translation goes on a line of its own, flush right.
+    let label = |at: &mut Cursor, block: &Block| match &block.translation {
+        Some(t) if shaping::right_to_left(t) => {
+            at.lines(plain(format.small), &block.german);
+            at.lines(plain(format.small), t);
+        }
+        Some(t) => at.lines(plain(format.small), &format!("{} / {t}", block.german)),
+        None => at.lines(plain(format.small), &block.german),
     };
     for block in ticket.blocks() {
         match block.role {
@@ -582,14 +772,17 @@ fn layout(
                 at.y += format.body * 0.4;
             }
             Role::Field | Role::Footer => {
-                at.lines(plain(format.small), &label(&block));
+                label(&mut at, &block);
                 if let Some(v) = &block.value {
                     at.lines(strong(format.value), v);
+                }
+                if let Some(v) = &block.value_translation {
+                    at.lines(plain(format.body), v);
                 }
                 at.y += format.body * 0.5;
             }
             Role::Code => {
-                at.lines(plain(format.small), &label(&block));
+                label(&mut at, &block);
                 if let Some(v) = &block.value {
                     at.lines(strong(format.value * 1.5), v);
                 }
@@ -648,6 +841,24 @@ fn grey(percent: f32) -> Color {
     })
 }
 
+/// A shaped line as glyph ids for the PDF, each with the letters it stands for (the ToUnicode
+/// map) and a correction where the shaper's advance differs from the font's own width, which
+/// the PDF reader moves by.
+fn glyph_ids(face: &Face, text: &str) -> Vec<Codepoint> {
+    shaping::shape(face.bytes, text)
+        .into_iter()
+        .map(|g| {
+            let own = f32::from(face.font.get_horizontal_advance(g.gid));
+            let offset = (own - g.advance as f32) * 1000.0 / face.units_per_em;
+            Codepoint {
+                gid: g.gid,
+                offset,
+                cid: g.text,
+            }
+        })
+        .collect()
+}
+
 /// The page's operations, with y turned from top-down into PDF's bottom-up.
 fn ops(marks: Vec<Mark>, page_height: f32, regular: &Face, bold: &Face) -> Vec<Op> {
     let mut ops = Vec::new();
@@ -662,6 +873,11 @@ fn ops(marks: Vec<Mark>, page_height: f32, regular: &Face, bold: &Face) -> Vec<O
                 text,
             } => {
                 let face = if is_bold { bold } else { regular };
+                let item = if shaping::needs_shaping(&text) {
+                    TextItem::GlyphIds(glyph_ids(face, &text))
+                } else {
+                    TextItem::Text(text)
+                };
                 ops.extend([
                     Op::SetFillColor {
                         col: grey(if white { 1.0 } else { 0.0 }),
@@ -674,9 +890,7 @@ fn ops(marks: Vec<Mark>, page_height: f32, regular: &Face, bold: &Face) -> Vec<O
                     Op::SetTextMatrix {
                         matrix: TextMatrix::Translate(Pt(x), Pt(page_height - baseline)),
                     },
-                    Op::ShowText {
-                        items: vec![TextItem::Text(text)],
-                    },
+                    Op::ShowText { items: vec![item] },
                     Op::EndTextSection,
                 ]);
             }
@@ -753,6 +967,132 @@ pub fn render_a4(ticket: &Ticket) -> Result<Vec<u8>, TicketError> {
     render(ticket, &A4, Some(297.0 * MM))
 }
 
+/// A 1-bit image of a ticket, rows top to bottom, each row `width / 8` bytes (rounded up), most
+/// significant bit leftmost, a set bit black: the layout of ESC/POS raster images and of PBM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Raster {
+    pub width: u32,
+    pub height: u32,
+    pub bits: Vec<u8>,
+}
+
+impl Raster {
+    /// Bytes per row.
+    pub fn row_bytes(&self) -> usize {
+        self.width.div_ceil(8) as usize
+    }
+
+    /// Whether the dot at (`x`, `y`) is black.
+    pub fn black(&self, x: u32, y: u32) -> bool {
+        let byte = y as usize * self.row_bytes() + x as usize / 8;
+        self.bits
+            .get(byte)
+            .is_some_and(|b| b & (0x80 >> (x % 8)) != 0)
+    }
+
+    /// The image as a binary PBM file (`P4`), which image tools read.
+    pub fn to_pbm(&self) -> Vec<u8> {
+        let mut out = format!("P4\n{} {}\n", self.width, self.height).into_bytes();
+        out.extend_from_slice(&self.bits);
+        out
+    }
+}
+
+/// The receipt as a 1-bit image `width_dots` wide at `dots_per_mm` (a common 80 mm thermal
+/// printer: 576 dots at 8 per mm), as long as its content. Every line is shaped, so Arabic,
+/// Cyrillic and umlauts come out as on the PDF.
+pub fn render_raster(
+    ticket: &Ticket,
+    width_dots: u32,
+    dots_per_mm: f32,
+) -> Result<Raster, TicketError> {
+    if !(64..=4096).contains(&width_dots) || !(1.0..=48.0).contains(&dots_per_mm) {
+        return Err(TicketError::Render(format!(
+            "no raster of {width_dots} dots at {dots_per_mm} per mm"
+        )));
+    }
+    let scale = dots_per_mm / MM;
+    let format = Format {
+        width: width_dots as f32 / scale,
+        margin: 2.0 * MM,
+        ..RECEIPT
+    };
+    let mut doc = PdfDocument::new("raster");
+    let regular = Face::load(&mut doc, REGULAR_TTF, "DejaVuSans")?;
+    let bold = Face::load(&mut doc, BOLD_TTF, "DejaVuSans-Bold")?;
+    let (marks, used) = layout(ticket, &format, &regular, &bold)?;
+    let height = ((used + format.margin) * scale).ceil() as u32;
+    let mut pixmap = tiny_skia::Pixmap::new(width_dots, height)
+        .ok_or_else(|| TicketError::Render(format!("no image of {width_dots} x {height}")))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    let paint = |white: bool| {
+        let mut paint = tiny_skia::Paint {
+            anti_alias: false,
+            ..tiny_skia::Paint::default()
+        };
+        paint.set_color(if white {
+            tiny_skia::Color::WHITE
+        } else {
+            tiny_skia::Color::BLACK
+        });
+        paint
+    };
+    for mark in marks {
+        match mark {
+            Mark::Text {
+                bold: is_bold,
+                white,
+                size,
+                x,
+                baseline,
+                text,
+            } => {
+                let face = if is_bold { &bold } else { &regular };
+                shaping::fill_line(
+                    &mut pixmap,
+                    face.bytes,
+                    &text,
+                    size * scale,
+                    x * scale,
+                    baseline * scale,
+                    &paint(white),
+                );
+            }
+            Mark::Box {
+                x,
+                top,
+                width,
+                height,
+            } => {
+                // Whole dots, so the QR code's modules stay the same size.
+                let rect = tiny_skia::Rect::from_xywh(
+                    (x * scale).round(),
+                    (top * scale).round(),
+                    ((x + width) * scale).round() - (x * scale).round(),
+                    ((top + height) * scale).round() - (top * scale).round(),
+                );
+                if let Some(rect) = rect {
+                    pixmap.fill_rect(rect, &paint(false), tiny_skia::Transform::identity(), None);
+                }
+            }
+        }
+    }
+    let row_bytes = width_dots.div_ceil(8) as usize;
+    let mut bits = vec![0u8; row_bytes * height as usize];
+    for (i, pixel) in pixmap.pixels().iter().enumerate() {
+        // Opaque throughout (white page, no anti-aliasing): dark is black.
+        if pixel.red() < 128 {
+            let (x, y) = (i % width_dots as usize, i / width_dots as usize);
+            bits[y * row_bytes + x / 8] |= 0x80 >> (x % 8);
+        }
+    }
+    Ok(Raster {
+        width: width_dots,
+        height,
+        bits,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Printing
 
@@ -787,8 +1127,13 @@ fn check_queue(queue: &str) -> Result<(), TicketError> {
 /// tell the resident the printer is offline or out of paper.
 pub fn print(pdf: &[u8], queue: &str) -> Result<JobId, TicketError> {
     check_queue(queue)?;
+    // A title of its own per job: cups-pdf names its files after the title, and a shared name
+    // would let one job's file replace another's.
+    static JOBS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = JOBS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let title = format!("Dorfpunkt-{}-{n}", std::process::id());
     let mut child = Command::new("lp")
-        .args(["-d", queue, "-t", "Dorfpunkt"])
+        .args(["-d", queue, "-t", &title])
         .env("LC_ALL", "C")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -909,6 +1254,7 @@ mod tests {
             notes: Vec::new(),
             code: Some(BookingCode::from_uuid(Uuid::from_u128(42))),
             hub_phone: "09201 123456".to_string(),
+            help: None,
         }
     }
 
@@ -962,9 +1308,104 @@ mod tests {
     }
 
     #[test]
-    fn arabic_falls_back_to_english_until_it_is_shaped() {
+    fn arabic_is_printed_beside_german() {
         let blocks = ticket(Language::Ar, Standing::Confirmed).blocks();
-        assert_eq!(blocks[0].translation.as_deref(), Some("Ride"));
+        assert_eq!(blocks[0].translation.as_deref(), Some("رحلة"));
+        assert_eq!(Language::from_code("ar"), Some(Language::Ar));
+        assert_eq!(Language::from_code("fr"), None);
+    }
+
+    #[test]
+    fn arabic_lines_are_set_flush_right() {
+        let t = ticket(Language::Ar, Standing::Confirmed);
+        let mut doc = PdfDocument::new("test");
+        let regular = Face::load(&mut doc, REGULAR_TTF, "r").expect("font");
+        let bold = Face::load(&mut doc, BOLD_TTF, "b").expect("font");
+        let (marks, _) = layout(&t, &RECEIPT, &regular, &bold).expect("layout");
+        let x_of = |wanted: &str| {
+            marks.iter().find_map(|m| match m {
+                Mark::Text { text, x, .. } if text == wanted => Some(*x),
+                _ => None,
+            })
+        };
+        let arabic = x_of("رحلة").expect("the Arabic title");
+        let german = x_of("Fahrt").expect("the German title");
+        assert!((german - RECEIPT.margin).abs() < 0.01);
+        let right = arabic + regular.width("رحلة", RECEIPT.body);
+        assert!(
+            (right - (RECEIPT.width - RECEIPT.margin)).abs() < 0.5,
+            "{right}"
+        );
+    }
+
+    #[test]
+    fn a_help_slip_lists_needs_phone_and_hours_in_both_languages() {
+        let monday = |h| NaiveTime::from_hms_opt(h, 0, 0).expect("a time");
+        let t = Ticket {
+            kind: TicketKind::HelpSlip,
+            code: None,
+            when: None,
+            pickup: None,
+            from: None,
+            to: Some("Suchtberatung".to_string()),
+            help: Some(HelpDetails {
+                needs: vec!["alcohol".into(), "unknown".into(), "loneliness".into()],
+                address: "Markt 7, 38170 Schöppenstedt".into(),
+                phone: Some("05332 940110".into()),
+                hours: vec![
+                    (Weekday::Mon, monday(8), monday(12)),
+                    (Weekday::Mon, monday(15), monday(18)),
+                    (Weekday::Fri, monday(9), monday(13)),
+                ],
+            }),
+            ..ticket(Language::Uk, Standing::Confirmed)
+        };
+        let blocks = t.blocks();
+        let needs = blocks
+            .iter()
+            .find(|b| b.german == "Hilft bei")
+            .expect("the needs");
+        assert_eq!(needs.value.as_deref(), Some("Alkohol, Einsamkeit"));
+        assert_eq!(
+            needs.value_translation.as_deref(),
+            Some("Алкоголь, Самотність")
+        );
+        let hours: Vec<(&str, Option<&str>)> = blocks
+            .iter()
+            .filter(|b| b.role == Role::Note)
+            .map(|b| (b.german.as_str(), b.translation.as_deref()))
+            .collect();
+        assert_eq!(
+            hours,
+            [
+                (
+                    "Mo 08:00–12:00, 15:00–18:00",
+                    Some("Пн 08:00–12:00, 15:00–18:00")
+                ),
+                ("Fr 09:00–13:00", Some("Пт 09:00–13:00"))
+            ]
+        );
+        assert!(
+            blocks
+                .iter()
+                .any(|b| b.value.as_deref() == Some("05332 940110"))
+        );
+    }
+
+    #[test]
+    fn a_raster_is_as_wide_as_asked_and_has_ink() {
+        let t = ticket(Language::Ar, Standing::Request);
+        let raster = render_raster(&t, 576, 8.0).expect("a raster");
+        assert_eq!(raster.width, 576);
+        assert_eq!(
+            raster.bits.len(),
+            raster.row_bytes() * raster.height as usize
+        );
+        assert!(raster.height > 400, "{}", raster.height);
+        let ink = raster.bits.iter().map(|b| b.count_ones()).sum::<u32>();
+        assert!(ink > 10_000, "{ink}");
+        assert!(raster.to_pbm().starts_with(b"P4\n576 "));
+        assert!(render_raster(&t, 10, 8.0).is_err());
     }
 
     #[test]
@@ -1009,7 +1450,7 @@ mod tests {
     }
 
     #[test]
-    fn every_text_has_all_four_languages() {
+    fn every_text_has_all_five_languages() {
         for key in [
             Text::Ride,
             Text::Appointment,
@@ -1024,8 +1465,24 @@ mod tests {
             Text::Pickup,
             Text::Code,
             Text::Phone,
+            Text::HelpsWith,
+            Text::Address,
+            Text::Telephone,
+            Text::Hours,
+            Text::Homelessness,
+            Text::Alcohol,
+            Text::Anxiety,
+            Text::Loneliness,
+            Text::Dementia,
+            Text::FamilyStrain,
         ] {
-            for lang in [Language::De, Language::En, Language::Uk, Language::Tr] {
+            for lang in [
+                Language::De,
+                Language::En,
+                Language::Uk,
+                Language::Tr,
+                Language::Ar,
+            ] {
                 assert!(!text(key, lang).is_empty(), "{key:?} in {lang:?}");
             }
         }

@@ -7,9 +7,16 @@
 //! tap, and the "Mehr Zeit?" question of the [`idle`] reset). The UI thread never waits for
 //! anything here: callbacks hand work on and return.
 
+pub mod booking;
+pub mod buttons;
+pub mod counselling;
+pub mod help;
 pub mod idle;
+pub mod person;
+pub mod printing;
 pub mod ride;
 pub mod screenshots;
+pub mod staff;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -130,8 +137,14 @@ pub(crate) fn init_screens(app: &AppWindow, village: &str) {
     let weak = app.as_weak();
     app.global::<StartScreen>().on_open(move |tile| {
         tracing::info!(?tile, "start tile tapped");
-        if let (StartTile::Ride, Some(app)) = (tile, weak.upgrade()) {
-            ride::start(&app);
+        let Some(app) = weak.upgrade() else { return };
+        match tile {
+            StartTile::Ride => ride::start(&app),
+            StartTile::Counselling => counselling::start(&app),
+            StartTile::Imbus => counselling::show_imbus(&app),
+            StartTile::Help => help::start(&app),
+            StartTile::Booking => booking::start(&app),
+            _ => {}
         }
     });
 }
@@ -207,6 +220,13 @@ fn forget_resident(app: &AppWindow, own: &OwnSettings) {
     settings.set_high_contrast(own.high_contrast);
     settings.set_large_text(own.large_text);
     ride::forget(app);
+    person::forget(app);
+    help::forget(app);
+    booking::forget(app);
+    printing::forget(app);
+    staff::forget(app);
+    counselling::forget(app);
+    buttons::forget(app);
     app.global::<Navigation>().set_page(Page::Start);
 }
 

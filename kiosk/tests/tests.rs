@@ -6,16 +6,26 @@
 mod appointments;
 mod crash;
 mod device;
+mod frontend;
 mod hub;
+mod printing;
 mod reenrol;
 mod run;
 mod sim;
+mod speech;
 mod sync;
 mod ticket;
 mod tls_hub;
 mod ui;
+mod ui_booking;
+mod ui_buttons;
+mod ui_counselling;
+mod ui_help;
 mod ui_idle;
+mod ui_person;
+mod ui_printing;
 mod ui_ride;
+mod ui_staff;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! Tickets as real PDF files read back with poppler (`pdftotext`, `pdffonts`, `pdftoppm`), their
 //! QR codes decoded with `zbarimg`, and printed through a real CUPS queue that writes PDFs
-//! (cups-pdf, set up by `cups-setup.sh`).
+//! (cups-pdf, set up by `cups-setup.sh`). Arabic tickets read back in logical order. The helpers
+//! here serve `printing.rs` too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,10 +30,11 @@ fn ride(language: Language, standing: Standing, seed: u128) -> Ticket {
         notes: Vec::new(),
         code: Some(BookingCode::from_uuid(Uuid::from_u128(seed))),
         hub_phone: "09201 123456".to_string(),
+        help: None,
     }
 }
 
-fn run(program: &str, args: &[&str]) -> String {
+pub fn run(program: &str, args: &[&str]) -> String {
     let output = Command::new(program)
         .args(args)
         .output()
@@ -45,12 +47,12 @@ fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("tool output is UTF-8")
 }
 
-fn text_of(pdf: &Path) -> String {
+pub fn text_of(pdf: &Path) -> String {
     run("pdftotext", &[pdf.to_str().expect("a UTF-8 path"), "-"])
 }
 
 /// The QR codes zbarimg finds on the first page rendered at 300 dpi.
-fn qr_of(pdf: &Path, dir: &Path) -> String {
+pub fn qr_of(pdf: &Path, dir: &Path) -> String {
     let prefix = dir.join("page");
     run(
         "pdftoppm",
@@ -68,7 +70,7 @@ fn qr_of(pdf: &Path, dir: &Path) -> String {
 }
 
 /// pdftotext may break lines differently from the layout: compare with whitespace squeezed.
-fn squeeze(text: &str) -> String {
+pub fn squeeze(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -138,6 +140,45 @@ fn receipt_and_a4_read_back_with_umlauts_cyrillic_and_a_decodable_qr_code() {
 }
 
 #[test]
+fn an_arabic_ticket_reads_back_in_logical_order_beside_german() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let t = ride(Language::Ar, Standing::Request, 9);
+    for (name, pdf) in [
+        (
+            "receipt.pdf",
+            ticket::render_receipt(&t).expect("a receipt"),
+        ),
+        ("a4.pdf", ticket::render_a4(&t).expect("an A4 ticket")),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &pdf).expect("the PDF is written");
+        // pdftotext marks right-to-left runs with embedding controls (U+202B … U+202C).
+        let text = squeeze(&text_of(&path)).replace(['\u{202b}', '\u{202c}'], "");
+        for expected in [
+            "Fahrt",
+            "رحلة",
+            "Anfrage – noch nicht bestätigt",
+            "طلب",
+            "لم يتم التأكيد بعد",
+            "رمز الحجز",
+            "Praxis Dr. Müller, Hauptstraße 5",
+            "Mo 23.11.2026, 09:30 Uhr / الاثنين",
+            "نأتي لأخذك بين",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{name}: {expected:?} not in {text:?}"
+            );
+        }
+        let qr = qr_of(&path, dir.path());
+        assert_eq!(
+            qr.trim(),
+            format!("QR-Code:{}", t.code.expect("a code").compact())
+        );
+    }
+}
+
+#[test]
 fn a_confirmed_ticket_does_not_say_request() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let t = ride(Language::De, Standing::Confirmed, 8);
@@ -149,7 +190,7 @@ fn a_confirmed_ticket_does_not_say_request() {
 }
 
 /// Starts cupsd and adds the cups-pdf queue when missing; returns cups-pdf's output directory.
-fn cups_setup(queue: &str) -> PathBuf {
+pub fn cups_setup(queue: &str) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cups-setup.sh");
     let out = run("sh", &[script.to_str().expect("a UTF-8 path"), queue]);
     PathBuf::from(

@@ -1,16 +1,19 @@
 //! The ride flow on Slint's testing backend, every element found by its accessible label: in
-//! German and in Arabic to a confirmed ride and to an offline request, "Zurück" one step back
-//! from every screen, the choices arriving as a `RideDraft`, and the rows mirrored in Arabic.
+//! German and in Arabic to a confirmed ride and to an offline request (the resident known by the
+//! number on their tickets), "Zurück" one step back from every screen, the choices arriving as a
+//! `RideDraft`, the rows mirrored in Arabic, and every text of the day and needs rows in the
+//! body size. The other ways of saying who the ride is for are in `ui_person.rs`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use chrono::{NaiveDate, NaiveTime};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use kiosk::core::{BookingResult, BookingStatus};
+use kiosk::core::{BookingResult, BookingStatus, Rider};
+use kiosk::ui::person::{self, PersonPlace};
 use kiosk::ui::ride::{self, DestinationChoice, RideDraft};
-use kiosk::ui::{AppWindow, Navigation, Page};
-use protocol::BookingCode;
+use kiosk::ui::{AppWindow, Navigation, Page, RideScreen};
+use protocol::{BookingCode, ResidentNumber};
 use slint::ComponentHandle;
 use uuid::Uuid;
 
@@ -41,6 +44,7 @@ fn ride_kiosk(status: BookingStatus) -> (AppWindow, Rc<RefCell<Vec<RideDraft>>>,
     let id = Uuid::from_u128(0x5eed);
     let code = BookingCode::from_uuid(id);
     let result = BookingResult { id, code, status };
+    person::init(&app, PersonPlace::default(), |_, _| {});
     let (weak, seen) = (app.as_weak(), drafts.clone());
     ride::init(&app, places(), today(), move |draft| {
         seen.borrow_mut().push(draft);
@@ -84,7 +88,9 @@ fn page(app: &AppWindow) -> Page {
 /// The labels the flow taps, in one language.
 struct Words {
     ride: &'static str,
-    tomorrow: &'static str,
+    me: &'static str,
+    known: &'static str,
+    day_later: &'static str,
     later: &'static str,
     next: &'static str,
     walker: &'static str,
@@ -96,7 +102,9 @@ struct Words {
 
 const DE: Words = Words {
     ride: "Fahrt buchen",
-    tomorrow: "Morgen",
+    me: "Für mich",
+    known: "Ich war schon dabei",
+    day_later: "Einen Tag später",
     later: "15 Minuten später",
     next: "Weiter",
     walker: "Rollator",
@@ -108,7 +116,9 @@ const DE: Words = Words {
 
 const AR: Words = Words {
     ride: "حجز رحلة",
-    tomorrow: "غدًا",
+    me: "لي أنا",
+    known: "ركبت من قبل",
+    day_later: "يوم أبعد",
     later: "أتأخر بـ 15 دقيقة",
     next: "التالي",
     walker: "مشاية",
@@ -118,10 +128,27 @@ const AR: Words = Words {
     back: "رجوع",
 };
 
+/// The resident number the walks type.
+fn number() -> ResidentNumber {
+    ResidentNumber::from_body(482_913)
+}
+
+/// "Für mich", "Ich war schon dabei", the number on the digit keys, "Weiter".
+fn say_who(app: &AppWindow, w: &Words) {
+    assert_eq!(page(app), Page::Person);
+    press(app, w.me);
+    press(app, w.known);
+    for digit in number().compact().chars() {
+        press(app, &digit.to_string());
+    }
+    press(app, w.next);
+}
+
 /// Walks from the start screen to the result: a doctor tomorrow at 09:30 with a walker and a
 /// ride back.
 fn walk(app: &AppWindow, w: &Words) {
     press(app, w.ride);
+    say_who(app, w);
     assert_eq!(page(app), Page::RideWhere);
     press(app, "Arzt");
     assert_eq!(page(app), Page::RideDestination);
@@ -134,8 +161,8 @@ fn walk(app: &AppWindow, w: &Words) {
     );
     press(app, "Praxis Dr. Weber");
     assert_eq!(page(app), Page::RideWhen);
-    press(app, w.tomorrow);
-    assert_eq!(button(app, w.tomorrow).accessible_checked(), Some(true));
+    press(app, w.day_later);
+    assert_eq!(app.global::<RideScreen>().get_day(), 1);
     press(app, w.later);
     press(app, w.later);
     press(app, w.next);
@@ -153,6 +180,7 @@ fn assert_draft(drafts: &RefCell<Vec<RideDraft>>) {
     assert_eq!(
         drafts.borrow().as_slice(),
         [RideDraft {
+            rider: Rider::Number(number()),
             destination_id: "d-weber".into(),
             destination_name: "Praxis Dr. Weber".into(),
             date: NaiveDate::from_ymd_opt(2026, 12, 3).expect("a date"),
@@ -197,12 +225,17 @@ fn a_ride_is_booked_in_arabic_with_mirrored_rows() {
     let (app, drafts, code) = ride_kiosk(confirmed());
     to_arabic(&app);
     press(&app, AR.ride);
+    // "For me" is on the right in Arabic.
+    let (me, _) = bounds(&button(&app, AR.me));
+    let (other, _) = bounds(&button(&app, "لشخص آخر"));
+    assert!(other.x < me.x, "the choices are mirrored");
+    say_who(&app, &AR);
     press(&app, "Arzt");
     press(&app, "Praxis Dr. Weber");
-    // Today is the first day: on the right in Arabic; "later" right of "earlier" no more.
-    let (today, _) = bounds(&button(&app, "اليوم"));
-    let (tomorrow, _) = bounds(&button(&app, AR.tomorrow));
-    assert!(tomorrow.x < today.x, "days run right to left");
+    // The day's stepper is mirrored like the time's.
+    let (day_earlier, _) = bounds(&button(&app, "يوم أبكر"));
+    let (day_later, _) = bounds(&button(&app, AR.day_later));
+    assert!(day_later.x < day_earlier.x, "days run right to left");
     let (earlier, _) = bounds(&button(&app, "أبكر بـ 15 دقيقة"));
     let (later, _) = bounds(&button(&app, AR.later));
     assert!(later.x < earlier.x, "the stepper is mirrored");
@@ -211,7 +244,7 @@ fn a_ride_is_booked_in_arabic_with_mirrored_rows() {
     tap(&app, AR.back);
     assert_eq!(page(&app), Page::RideDestination);
     press(&app, "Praxis Dr. Weber");
-    press(&app, AR.tomorrow);
+    press(&app, AR.day_later);
     press(&app, AR.later);
     press(&app, AR.later);
     press(&app, AR.next);
@@ -238,16 +271,21 @@ fn an_offline_ride_is_a_stored_request_in_arabic() {
 fn back_returns_one_step_from_every_ride_screen() {
     let (app, drafts, _) = ride_kiosk(confirmed());
     press(&app, DE.ride);
+    say_who(&app, &DE);
     press(&app, "Arzt");
     press(&app, "Praxis Dr. Weber");
     press(&app, DE.next);
     press(&app, DE.next);
     assert_eq!(page(&app), Page::RideSummary);
+    // Back through the ride, then the number, "Für mich" and "Für wen?".
     for expected in [
         Page::RideNeeds,
         Page::RideWhen,
         Page::RideDestination,
         Page::RideWhere,
+        Page::Person,
+        Page::Person,
+        Page::Person,
         Page::Start,
     ] {
         press(&app, DE.back);
@@ -256,6 +294,7 @@ fn back_returns_one_step_from_every_ride_screen() {
     assert!(drafts.borrow().is_empty(), "nothing was booked");
     // A new ride starts with nothing chosen.
     press(&app, DE.ride);
+    say_who(&app, &DE);
     press(&app, "Arzt");
     assert_eq!(
         button(&app, "Praxis Dr. Weber").accessible_checked(),
@@ -267,6 +306,7 @@ fn back_returns_one_step_from_every_ride_screen() {
 fn the_idle_reset_forgets_the_ride() {
     let (app, drafts, _) = ride_kiosk(confirmed());
     press(&app, DE.ride);
+    say_who(&app, &DE);
     press(&app, "Arzt");
     press(&app, "Praxis Dr. Weber");
     press(&app, DE.later);
@@ -275,5 +315,30 @@ fn the_idle_reset_forgets_the_ride() {
     }
     assert_eq!(page(&app), Page::Start);
     assert!(ride::draft(&app, today()).is_none(), "nothing chosen stays");
+    assert!(person::rider(&app).is_none(), "nor who it was for");
     assert!(drafts.borrow().is_empty());
+}
+
+/// The texts of the day and needs rows are in the body size (capitals at least 7 mm), in the
+/// longest of the languages too.
+#[test]
+fn the_day_and_needs_rows_use_the_body_size() {
+    let (app, _, _) = ride_kiosk(confirmed());
+    tap(&app, "Sprache");
+    tap(&app, "English");
+    press(&app, "Book a ride");
+    press(&app, "For me");
+    press(&app, "I have ridden before");
+    for digit in number().compact().chars() {
+        press(&app, &digit.to_string());
+    }
+    press(&app, "Next");
+    press(&app, "Arzt");
+    press(&app, "Praxis Dr. Weber");
+    press(&app, "Next");
+    assert_eq!(page(&app), Page::RideNeeds);
+    // "Someone comes with me" wraps to two lines instead of shrinking: the button is tall enough
+    // for two lines of body text.
+    let (_, size) = bounds(&button(&app, "Someone comes with me"));
+    assert!(size.height >= 2.0 * 56.0 * 1.1, "{size:?}");
 }

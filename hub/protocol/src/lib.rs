@@ -5,9 +5,12 @@
 
 pub mod booking_code;
 pub mod device;
+pub mod people;
+pub mod staff;
 pub mod sync;
 
 pub use booking_code::{BookingCode, BookingCodeError};
+pub use people::{ResidentNumber, ResidentNumberError};
 
 /// Version of the kiosk-hub contract spoken by this build.
 pub const API_VERSION: u32 = 1;

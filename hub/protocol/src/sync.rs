@@ -59,11 +59,23 @@ pub enum OutboxKind {
     Appointment,
     /// A request to be called back by the service.
     CallBack,
+    /// Cancel the ride or appointment with a booking code (`{"booking_code": "7KQM-2XHD-R"}`),
+    /// booked anywhere in the kiosk's region.
+    Cancel,
+    /// What happened at an appointment at this kiosk, recorded by a health worker in a staff
+    /// session (`crate::staff::AppointmentOutcome`).
+    AppointmentOutcome,
 }
 
 impl OutboxKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OutboxKind; 3] = [Self::RideRequest, Self::Appointment, Self::CallBack];
+    pub const ALL: [OutboxKind; 5] = [
+        Self::RideRequest,
+        Self::Appointment,
+        Self::CallBack,
+        Self::Cancel,
+        Self::AppointmentOutcome,
+    ];
 
     /// The wire name, as serde writes it.
     pub fn as_str(self) -> &'static str {
@@ -71,6 +83,8 @@ impl OutboxKind {
             Self::RideRequest => "ride_request",
             Self::Appointment => "appointment",
             Self::CallBack => "call_back",
+            Self::Cancel => "cancel",
+            Self::AppointmentOutcome => "appointment_outcome",
         }
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod body;
+pub mod device_caregivers;
+pub mod device_staff;
 pub mod devices;
 pub mod dispatch;
 pub mod error;
@@ -91,6 +93,8 @@ pub fn router(state: AppState) -> Router {
     .route("/api/v1/audit-log", get(audit_log))
     .route("/api/v1/regions/{id}/changes", get(changes))
     .merge(devices::routes())
+    .merge(device_staff::routes())
+    .merge(device_caregivers::routes())
     .route(protocol::device::SYNC_PATH, axum::routing::post(sync::sync))
     .fallback(|| async {
         ApiError::NotFound {

@@ -93,19 +93,55 @@ pub struct Village {
     pub municipality: String,
     pub lat: f64,
     pub lon: f64,
+    /// The village's street names (no house numbers): a new resident at the kiosk picks theirs.
+    #[serde(default)]
+    pub streets: Vec<String>,
 }
+
+/// A village has at most this many streets, each at most [`MAX_STREET_CHARS`] long.
+pub const MAX_STREETS: usize = 400;
+pub const MAX_STREET_CHARS: usize = 60;
 
 impl Resource for Village {
     const KIND: &'static str = "villages";
     const NOUN: &'static str = "village";
     const CANCEL: Cancel = Cancel::Archive;
+    const JSON_COLUMNS: &'static [&'static str] = &["streets"];
     const SYNCED: bool = true;
 
     fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
         check_name("name", &self.name)?;
         check_name("municipality", &self.municipality)?;
-        check_coordinates("lat", self.lat, "lon", self.lon)
+        check_coordinates("lat", self.lat, "lon", self.lon)?;
+        check_streets(&self.streets)
     }
+}
+
+/// Street names: short, distinct, without house numbers or line breaks.
+fn check_streets(streets: &[String]) -> StoreResult<()> {
+    if streets.len() > MAX_STREETS {
+        return Err(StoreError::invalid(
+            "streets",
+            format!("{} streets; at most {MAX_STREETS}", streets.len()),
+        ));
+    }
+    for (i, street) in streets.iter().enumerate() {
+        let field = format!("streets[{i}]");
+        check_name(&field, street)?;
+        if street.chars().count() > MAX_STREET_CHARS || street.contains('\n') {
+            return Err(StoreError::invalid(
+                field,
+                format!("a street name is one line of at most {MAX_STREET_CHARS} characters"),
+            ));
+        }
+        if streets[..i].contains(street) {
+            return Err(StoreError::invalid(
+                field,
+                format!("'{street}' is listed twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A named meeting point in a village: where rides start and the IMBUS stands.
@@ -166,6 +202,44 @@ pub struct Destination {
     /// Entrance reachable without steps.
     #[serde(default)]
     pub step_free: bool,
+    /// The needs this service helps with (see [`HELP_NEEDS`]); the kiosk's "Hilfe finden" lists
+    /// it under each. Empty: not offered there.
+    #[serde(default)]
+    pub helps_with: Vec<String>,
+}
+
+/// The needs a resident can look for help with at the kiosk ("Hilfe finden"), the groups the
+/// sociolance works with.
+pub const HELP_NEEDS: [&str; 6] = [
+    "homelessness",
+    "alcohol",
+    "anxiety",
+    "loneliness",
+    "dementia",
+    "family_strain",
+];
+
+/// Known need codes only, each once.
+fn check_needs(field: &str, needs: &[String]) -> StoreResult<()> {
+    for (i, need) in needs.iter().enumerate() {
+        if !HELP_NEEDS.contains(&need.as_str()) {
+            return Err(StoreError::invalid(
+                format!("{field}[{i}]"),
+                format!(
+                    "'{}' is not a need; use {}",
+                    need.chars().take(40).collect::<String>(),
+                    HELP_NEEDS.join(", ")
+                ),
+            ));
+        }
+        if needs[..i].contains(need) {
+            return Err(StoreError::invalid(
+                format!("{field}[{i}]"),
+                format!("'{need}' appears twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Resource for Destination {
@@ -173,12 +247,13 @@ impl Resource for Destination {
     const NOUN: &'static str = "destination";
     const CANCEL: Cancel = Cancel::Archive;
     const BOOL_COLUMNS: &'static [&'static str] = &["step_free"];
-    const JSON_COLUMNS: &'static [&'static str] = &["opening_hours"];
+    const JSON_COLUMNS: &'static [&'static str] = &["opening_hours", "helps_with"];
     const SYNCED: bool = true;
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
         check_name("name", &self.name)?;
         check_name("street", &self.street)?;
+        check_needs("helps_with", &self.helps_with)?;
         check_name("city", &self.city)?;
         if !(self.postcode.len() == 5 && self.postcode.chars().all(|c| c.is_ascii_digit())) {
             return Err(StoreError::invalid(
@@ -222,4 +297,33 @@ pub fn village_of_stop(ctx: &Ctx<'_>, field: &str, stop_id: &str) -> StoreResult
     column_of::<String>(ctx.tx, "stops", "village_id", stop_id)?
         .map(Sql::Text)
         .ok_or_else(|| StoreError::invalid(field, format!("no stop with id {stop_id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn needs_are_known_codes_each_once() {
+        assert!(check_needs("helps_with", &[]).is_ok());
+        assert!(check_needs("helps_with", &needs(&HELP_NEEDS)).is_ok());
+        let unknown = check_needs("helps_with", &needs(&["alcohol", "gambling"])).unwrap_err();
+        assert!(
+            matches!(&unknown, StoreError::Invalid { field, reason }
+                if field == "helps_with[1]" && reason.contains("gambling")),
+            "{unknown:?}"
+        );
+        let twice = check_needs("helps_with", &needs(&["dementia", "dementia"])).unwrap_err();
+        assert!(
+            matches!(&twice, StoreError::Invalid { field, reason }
+                if field == "helps_with[1]" && reason.contains("twice")),
+            "{twice:?}"
+        );
+        // Codes, not words: the case matters.
+        assert!(check_needs("helps_with", &needs(&["Alcohol"])).is_err());
+    }
 }

@@ -23,7 +23,8 @@ impl ImportKind {
         match self {
             ImportKind::Villages => Columns {
                 required: &["name", "lat", "lon"],
-                optional: &["municipality", "id"],
+                // `streets`: the village's street names separated by `|`.
+                optional: &["municipality", "id", "streets"],
                 point: Some(("lat", "lon")),
             },
             ImportKind::Stops => Columns {
@@ -35,7 +36,7 @@ impl ImportKind {
                 required: &[
                     "name", "category", "street", "postcode", "city", "lat", "lon",
                 ],
-                optional: &["phone", "opening_hours", "step_free", "id"],
+                optional: &["phone", "opening_hours", "step_free", "helps_with", "id"],
                 point: Some(("lat", "lon")),
             },
             ImportKind::Vehicles => Columns {
@@ -247,6 +248,10 @@ impl Session<'_> {
                         municipality: cells.opt("municipality").unwrap_or(&name).to_string(),
                         lat: cells.float("lat"),
                         lon: cells.float("lon"),
+                        streets: cells
+                            .opt("streets")
+                            .map(|list| list.split('|').map(|s| s.trim().to_string()).collect())
+                            .unwrap_or_default(),
                         name: name.clone(),
                     },
                     key: vec![name],
@@ -295,6 +300,15 @@ impl Session<'_> {
                         phone: cells.opt("phone").map(str::to_string),
                         opening_hours: hours,
                         step_free: cells.flag("step_free", false),
+                        // Need codes separated by commas, semicolons or spaces; the domain
+                        // checks each.
+                        helps_with: cells
+                            .opt("helps_with")
+                            .unwrap_or_default()
+                            .split([',', ';', ' '])
+                            .filter(|code| !code.is_empty())
+                            .map(str::to_string)
+                            .collect(),
                     },
                     key: vec![name, city],
                     id: cells.id(),

@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `villages` | name*, municipality (default: name), lat*, lon*, id |
 //! | `stops` | village* (name or id), name*, lat*, lon*, step_free (default ja), id |
-//! | `destinations` | name*, category*, street*, postcode*, city*, lat*, lon*, phone, opening_hours, step_free, id |
+//! | `destinations` | name*, category*, street*, postcode*, city*, lat*, lon*, phone, opening_hours, step_free, helps_with (need codes such as `alcohol, loneliness`), id |
 //! | `vehicles` | name*, seats*, wheelchair_places, depot_name*, depot_lat*, depot_lon*, id |
 //! | `shifts` | vehicle* (name or id), driver_name, starts_at*, ends_at*, break_after, break_minutes, id |
 //! | `residents` | name*, street*, village*, lat*, lon*, phone, uses_walker, uses_wheelchair, needs_companion, language, consent_at*, consent_given_to*, consent_purpose*, id |
@@ -731,6 +731,7 @@ Tierarzt,veterinary,Markt 2,38170,Schöppenstedt,52.14,10.77
             municipality: "Dahlum".into(),
             lat: 52.13,
             lon: 10.85,
+            streets: Vec::new(),
         };
         store
             .blocking(|c| create(c, &Who::cli("test"), None, &by_hand))

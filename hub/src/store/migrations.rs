@@ -35,6 +35,18 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_device_sync",
         include_str!("../../../migrations/hub/0006_device_sync.sql"),
     ),
+    (
+        "0007_help_needs",
+        include_str!("../../../migrations/hub/0007_help_needs.sql"),
+    ),
+    (
+        "0008_staff_pins",
+        include_str!("../../../migrations/hub/0008_staff_pins.sql"),
+    ),
+    (
+        "0009_village_streets",
+        include_str!("../../../migrations/hub/0009_village_streets.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

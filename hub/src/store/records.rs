@@ -392,7 +392,19 @@ pub fn update<R: Resource>(
     patch: Map<String, Value>,
 ) -> StoreResult<Value> {
     let tx = conn.transaction()?;
-    let current = read_row::<R>(&tx, id)?;
+    let record = update_in::<R>(&tx, who, id, patch)?;
+    tx.commit()?;
+    Ok(record)
+}
+
+/// [`update`] inside the caller's transaction (or savepoint), which commits or rolls back.
+pub fn update_in<R: Resource>(
+    tx: &Connection,
+    who: &Who,
+    id: &str,
+    patch: Map<String, Value>,
+) -> StoreResult<Value> {
+    let current = read_row::<R>(tx, id)?;
     let names = field_names::<R>();
     let mut merged = Map::new();
     for name in names {
@@ -422,10 +434,10 @@ pub fn update<R: Resource>(
     let input: R = from_object(merged)?;
     let fields = to_object(&input)?;
     check_texts(&Value::Object(fields.clone()), "")?;
-    check_refs::<R>(&tx, &fields, region_of::<R>(id, &fields).as_deref())?;
+    check_refs::<R>(tx, &fields, region_of::<R>(id, &fields).as_deref())?;
     let ctx = Ctx {
         id,
-        tx: &tx,
+        tx,
         previous: Some(&current),
         who,
         now: chrono::Utc::now(),
@@ -455,15 +467,27 @@ pub fn update<R: Resource>(
     tx.execute(&sql, params_from_iter(values))
         .map_err(constraint_to_conflict::<R>)?;
     input.after_write(&ctx)?;
-    let record = read_row::<R>(&tx, id)?;
-    log_write::<R>(&tx, who, Action::Update, id, &record)?;
-    tx.commit()?;
+    let record = read_row::<R>(tx, id)?;
+    log_write::<R>(tx, who, Action::Update, id, &record)?;
     Ok(record)
 }
 
 /// Cancels a record (see [`Cancel`]). Cancelling twice is harmless and changes nothing.
 pub fn cancel<R: Resource>(
     conn: &mut Connection,
+    who: &Who,
+    id: &str,
+    reason: Option<&str>,
+) -> StoreResult<Value> {
+    let tx = conn.transaction()?;
+    let record = cancel_in::<R>(&tx, who, id, reason)?;
+    tx.commit()?;
+    Ok(record)
+}
+
+/// [`cancel`] inside a transaction the caller holds (the kiosk sync cancels by booking code).
+pub fn cancel_in<R: Resource>(
+    tx: &Connection,
     who: &Who,
     id: &str,
     reason: Option<&str>,
@@ -476,8 +500,7 @@ pub fn cancel<R: Resource>(
             format!("longer than {MAX_TEXT_CHARS} characters"),
         ));
     }
-    let tx = conn.transaction()?;
-    let current = read_row::<R>(&tx, id)?;
+    let current = read_row::<R>(tx, id)?;
     let changed = match R::CANCEL {
         Cancel::Archive => {
             if current.get("archived_at").is_some_and(|v| !v.is_null()) {
@@ -518,17 +541,16 @@ pub fn cancel<R: Resource>(
     if changed {
         R::after_cancel(&Ctx {
             id,
-            tx: &tx,
+            tx,
             previous: Some(&current),
             who,
             now: chrono::Utc::now(),
         })?;
     }
-    let record = read_row::<R>(&tx, id)?;
+    let record = read_row::<R>(tx, id)?;
     if changed {
-        log_write::<R>(&tx, who, Action::Cancel, id, &record)?;
+        log_write::<R>(tx, who, Action::Cancel, id, &record)?;
     }
-    tx.commit()?;
     Ok(record)
 }
 

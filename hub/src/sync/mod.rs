@@ -18,6 +18,8 @@
 //! **Slot shares** live in [`shares`]; an appointment entry for a slot set aside for another kiosk,
 //! or one already booked, is refused with 409 "slot taken".
 
+pub mod cancel;
+pub mod riders;
 pub mod shares;
 
 use chrono::{DateTime, Utc};
@@ -321,10 +323,23 @@ fn apply(
     check_id_unused(tx, device, entry.id)?;
     match entry.kind {
         OutboxKind::RideRequest => {
-            let ride: KioskRide = records::from_object(body.clone())?;
-            let input = ride.into_request(device)?;
-            let created = records::create_in(tx, who, Some(entry.id), &input)?;
-            Ok(ride_record(&created.record))
+            let mut ride: KioskRide = records::from_object(body.clone())?;
+            let rider = riders::resolve(
+                tx,
+                device,
+                who,
+                entry.id,
+                &entry.created_at,
+                ride.named(),
+                (ride.walker, ride.wheelchair),
+            )?;
+            let input = ride.into_request(device, &rider)?;
+            let created = records::create_in(tx, &rider.who, Some(entry.id), &input)?;
+            // The ticket prints the resident's number: next time they book with it.
+            let number = riders::number_of(tx, &rider.who, &rider.resident_id)?;
+            let mut record = ride_record(&created.record);
+            record["resident_number"] = json!(number.to_string());
+            Ok(record)
         }
         OutboxKind::Appointment => {
             let booking: KioskAppointment = records::from_object(body.clone())?;
@@ -347,6 +362,15 @@ fn apply(
                 &["id", "status", "kind", "created_at"],
             ))
         }
+        OutboxKind::Cancel => cancel::apply(tx, device, who, body),
+        OutboxKind::AppointmentOutcome => Ok(crate::staff::apply_outcome(
+            tx,
+            device,
+            who.request_id.clone(),
+            &entry.created_at,
+            body.clone(),
+            Utc::now(),
+        )?),
     }
 }
 
@@ -481,7 +505,9 @@ fn appointment_record(tx: &Connection, record: &Value) -> StoreResult<Value> {
 }
 
 /// A ride request as a kiosk sends it: the API's fields; the hub fills in region and channel from
-/// the device (a kiosk may name them, but only as its own) and refuses a status or caregiver.
+/// the device (a kiosk may name them, but only as its own) and refuses a status. The resident is
+/// named by id, number or as a new resident, and a caregiver may book for a linked resident
+/// (see [`riders`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KioskRide {
@@ -491,7 +517,16 @@ struct KioskRide {
     /// May be given; must be `kiosk`.
     #[serde(default)]
     channel: Option<Channel>,
-    resident_id: String,
+    #[serde(default)]
+    resident_id: Option<String>,
+    /// Printed on the resident's earlier tickets (`482-913-7`).
+    #[serde(default)]
+    resident_number: Option<String>,
+    #[serde(default)]
+    new_resident: Option<protocol::people::NewResident>,
+    /// A caregiver who logged in at the kiosk with their PIN, booking for a linked resident.
+    #[serde(default)]
+    caregiver_id: Option<String>,
     #[serde(default)]
     from_stop_id: Option<String>,
     #[serde(default)]
@@ -523,7 +558,21 @@ fn one() -> u32 {
 }
 
 impl KioskRide {
-    fn into_request(self, device: &DeviceIdentity) -> StoreResult<RideRequest> {
+    /// Who the entry names, taken out of it.
+    fn named(&mut self) -> riders::Named {
+        riders::Named {
+            resident_id: self.resident_id.take(),
+            resident_number: self.resident_number.take(),
+            new_resident: self.new_resident.take(),
+            caregiver_id: self.caregiver_id.take(),
+        }
+    }
+
+    fn into_request(
+        self,
+        device: &DeviceIdentity,
+        rider: &riders::Rider,
+    ) -> StoreResult<RideRequest> {
         check_own_region(self.region_id.as_deref(), device)?;
         if self.channel.is_some_and(|c| c != Channel::Kiosk) {
             return Err(StoreError::invalid(
@@ -533,7 +582,7 @@ impl KioskRide {
         }
         Ok(RideRequest {
             region_id: device.region_id.clone(),
-            resident_id: self.resident_id,
+            resident_id: rider.resident_id.clone(),
             from_stop_id: self.from_stop_id,
             from_destination_id: self.from_destination_id,
             from_home: self.from_home,
@@ -548,7 +597,7 @@ impl KioskRide {
             walker: self.walker,
             status: RideStatus::Requested,
             channel: Channel::Kiosk,
-            caregiver_id: None,
+            caregiver_id: rider.caregiver_id.clone(),
         })
     }
 }

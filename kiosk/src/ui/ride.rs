@@ -11,7 +11,7 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use super::{AppWindow, Category, Destination, Navigation, Page, RideScreen, RideState};
-use crate::core::{BookingResult, BookingStatus};
+use crate::core::{BookingResult, BookingStatus, Rider};
 use crate::store::ReplicaRow;
 
 /// How many days the "Wann?" screen offers: today and the three after it.
@@ -53,6 +53,8 @@ pub fn destinations_from_replica(rows: &[ReplicaRow]) -> Vec<DestinationChoice> 
 /// What the resident chose, when "Buchen" is tapped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RideDraft {
+    /// Who the ride is for ("Für wen?", `kiosk::ui::person`).
+    pub rider: Rider,
     pub destination_id: String,
     pub destination_name: String,
     pub date: NaiveDate,
@@ -114,7 +116,7 @@ pub fn init(
     screen.on_book(move || {
         let Some(app) = weak.upgrade() else { return };
         let Some(draft) = draft(&app, today) else {
-            tracing::error!("booking a ride without a destination");
+            tracing::error!("booking a ride without a destination or a rider");
             return;
         };
         app.global::<RideScreen>().set_state(RideState::Waiting);
@@ -123,16 +125,18 @@ pub fn init(
     });
 }
 
-/// The resident's choices so far, with the day counted from `today`; `None` before a destination
-/// is chosen.
+/// The resident's choices so far, with the day counted from `today`; `None` before who the ride
+/// is for and a destination are chosen.
 pub fn draft(app: &AppWindow, today: NaiveDate) -> Option<RideDraft> {
     let screen = app.global::<RideScreen>();
     if screen.get_destination_id().is_empty() {
         return None;
     }
+    let rider = super::person::rider(app)?;
     let day = u64::try_from(screen.get_day()).ok()?;
     let minutes = u32::try_from(screen.get_minutes()).ok()?;
     Some(RideDraft {
+        rider,
         destination_id: screen.get_destination_id().into(),
         destination_name: screen.get_destination_name().into(),
         date: today.checked_add_days(Days::new(day))?,
@@ -144,10 +148,10 @@ pub fn draft(app: &AppWindow, today: NaiveDate) -> Option<RideDraft> {
     })
 }
 
-/// Starts a new ride: nothing chosen yet, "Wohin?" on screen.
+/// Starts a new ride: nothing chosen yet, "Für wen?" on screen.
 pub fn start(app: &AppWindow) {
     forget(app);
-    app.global::<Navigation>().set_page(Page::RideWhere);
+    super::person::start(app);
 }
 
 /// Forgets every choice and answer of the last resident.

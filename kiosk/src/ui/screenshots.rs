@@ -13,8 +13,10 @@ use slint::{ComponentHandle, PhysicalSize, Rgb8Pixel};
 
 use super::ride::{self, DestinationChoice};
 use super::{
-    Activity, AppWindow, LANGUAGES, Navigation, Page, RideScreen, Settings, Status, UiError,
+    Activity, AppWindow, BookingScreen, HelpNeed, HelpScreen, LANGUAGES, Navigation, Page,
+    RideScreen, Settings, Status, UiError,
 };
+use super::{booking, help};
 use crate::core::{BookingResult, BookingStatus};
 
 /// The kiosk's screen: 10.1 inch, 1280 x 800.
@@ -25,15 +27,35 @@ pub const HEIGHT: u32 = 800;
 #[derive(Debug, Clone, Copy)]
 enum Shot {
     Screen(Page),
+    /// A step of "Für wen?" (`ui/person.slint`).
+    Person(super::PersonStep),
     RideConfirmed,
     RideRequested,
     MoreTime,
+    /// The printer problem dialog over the start screen.
+    NoPaper,
+    /// The counselling booking's three answers.
+    CounsellingConfirmed,
+    CounsellingRequested,
+    CounsellingTaken,
 }
 
 /// The pictures drawn, with the first part of their file names.
-const SCREENS: [(Shot, &str); 10] = [
+const SCREENS: [(Shot, &str); 44] = [
     (Shot::Screen(Page::Start), "start"),
     (Shot::Screen(Page::Language), "language"),
+    (Shot::Person(super::PersonStep::Who), "person-who"),
+    (Shot::Person(super::PersonStep::Me), "person-me"),
+    (Shot::Person(super::PersonStep::Number), "person-number"),
+    (Shot::Person(super::PersonStep::Name), "person-name"),
+    (Shot::Person(super::PersonStep::Street), "person-street"),
+    (Shot::Person(super::PersonStep::Consent), "person-consent"),
+    (
+        Shot::Person(super::PersonStep::CaregiverPin),
+        "person-caregiver-pin",
+    ),
+    (Shot::Person(super::PersonStep::Choose), "person-choose"),
+    (Shot::Person(super::PersonStep::Offline), "person-offline"),
     (Shot::Screen(Page::RideWhere), "ride-where"),
     (Shot::Screen(Page::RideDestination), "ride-destination"),
     (Shot::Screen(Page::RideWhen), "ride-when"),
@@ -41,7 +63,35 @@ const SCREENS: [(Shot, &str); 10] = [
     (Shot::Screen(Page::RideSummary), "ride-summary"),
     (Shot::RideConfirmed, "ride-confirmed"),
     (Shot::RideRequested, "ride-requested"),
+    (Shot::Screen(Page::HelpNeeds), "help-needs"),
+    (Shot::Screen(Page::HelpPlaces), "help-places"),
+    (Shot::Screen(Page::HelpPlace), "help-place"),
+    (Shot::Screen(Page::HelpName), "help-name"),
+    (Shot::Screen(Page::HelpPhone), "help-phone"),
+    (Shot::Screen(Page::HelpSent), "help-sent"),
+    (Shot::Screen(Page::BookingCode), "booking-code"),
+    (Shot::Screen(Page::BookingShown), "booking-shown"),
+    (Shot::Screen(Page::BookingConfirm), "booking-confirm"),
+    (Shot::Screen(Page::BookingCancelled), "booking-cancelled"),
+    (Shot::Screen(Page::Imbus), "imbus"),
+    (Shot::Screen(Page::CounsellingWhen), "counselling-when"),
+    (Shot::Screen(Page::CounsellingSlot), "counselling-slot"),
+    (Shot::Screen(Page::CounsellingTopic), "counselling-topic"),
+    (
+        Shot::Screen(Page::CounsellingSummary),
+        "counselling-summary",
+    ),
+    (Shot::CounsellingConfirmed, "counselling-confirmed"),
+    (Shot::CounsellingRequested, "counselling-requested"),
+    (Shot::CounsellingTaken, "counselling-taken"),
     (Shot::MoreTime, "more-time"),
+    (Shot::NoPaper, "print-no-paper"),
+    (Shot::Screen(Page::StaffName), "staff-name"),
+    (Shot::Screen(Page::StaffPin), "staff-pin"),
+    (Shot::Screen(Page::StaffList), "staff-list"),
+    (Shot::Screen(Page::StaffStatus), "staff-status"),
+    (Shot::Screen(Page::StaffTopic), "staff-topic"),
+    (Shot::Screen(Page::StaffReferral), "staff-referral"),
 ];
 
 /// What the pictures show, so they are the same on every run.
@@ -109,6 +159,11 @@ pub fn write_all(out: &Path, scene: &Scene) -> Result<Vec<PathBuf>, UiError> {
     settings.set_large_text(scene.large_text);
     ride::init(&app, sample_places(), scene.today, |_| {});
     choose_sample_ride(&app);
+    sample_person(&app);
+    super::counselling::sample(&app);
+    sample_help_and_booking(&app, scene.today);
+    super::staff::init(&app, |_, _| {}, |_| {});
+    sample_staff_session(&app);
     app.show()?;
 
     let mut written = Vec::new();
@@ -169,6 +224,131 @@ fn sample_places() -> Vec<DestinationChoice> {
     ]
 }
 
+/// A health worker logged in as "hanna" with two appointments, recording the first.
+fn sample_staff_session(app: &AppWindow) {
+    use protocol::staff::{StaffAppointment, StaffSession};
+    let appointment = |id: &str, at: &str, topic: &str, name: Option<&str>| StaffAppointment {
+        id: id.into(),
+        starts_at: at.into(),
+        booking_code: "7KQM-2XHD-R".into(),
+        topic: topic.into(),
+        status: "booked".into(),
+        first_name: name.map(Into::into),
+    };
+    let session = StaffSession {
+        session_id: uuid::Uuid::from_u128(0x5747),
+        expires_at: "2026-12-02T20:00:00Z".into(),
+        display_name: "Hanna Demir".into(),
+        appointments: vec![
+            appointment("a1", "2026-12-02T08:00:00Z", "health", Some("Erna")),
+            appointment("a2", "2026-12-02T08:30:00Z", "money", Some("Kurt")),
+            appointment("a3", "2026-12-02T09:00:00Z", "care", None),
+        ],
+    };
+    let referrals = ["Arzt", "Apotheke", "Beratung", "Amt"];
+    super::staff::show_session(
+        app,
+        &session,
+        referrals.iter().map(|r| r.to_string()).collect(),
+        chrono_tz::Europe::Berlin,
+    );
+    let screen = app.global::<super::StaffScreen>();
+    for key in ["h", "a", "n", "n", "a"] {
+        screen.invoke_type_name(key.into());
+    }
+    for digit in ["2", "4", "6"] {
+        screen.invoke_type_pin(digit.into());
+    }
+    screen.set_current(0);
+    screen.set_status(1);
+    screen.set_topic(2);
+    screen.set_referral(2);
+}
+
+/// "Hilfe finden" with alcohol chosen (the addiction counselling open until 12:00, a name and a
+/// number typed, the request stored) and "Meine Buchung" with a confirmed ride, its cancellation
+/// sent.
+fn sample_help_and_booking(app: &AppWindow, today: chrono::NaiveDate) {
+    use crate::requests::{BookingView, HelpService, Need, Opening, Sent, Standing, What};
+    let time = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
+    let at_ten = today.and_time(time(10, 0));
+    let service = HelpService {
+        id: "sucht".into(),
+        name: "Suchtberatung Wolfenbüttel".into(),
+        address: "Harzstraße 24, 38300 Wolfenbüttel".into(),
+        phone: Some("05331 881910".into()),
+        hours: vec![Opening {
+            weekday: chrono::Datelike::weekday(&today),
+            open: time(9, 0),
+            close: time(12, 0),
+        }],
+        helps_with: vec![Need::Alcohol],
+    };
+    help::init(app, vec![service], move || at_ten, |_| {});
+    let screen = app.global::<HelpScreen>();
+    screen.set_need(HelpNeed::Alcohol);
+    screen.invoke_choose_need(HelpNeed::Alcohol);
+    screen.set_chosen(0);
+    screen.set_name("Erna Köhler".into());
+    screen.set_phone("05332 1234".into());
+    help::show_sent(app, &Sent::Stored);
+
+    booking::init(app, |_| {}, |_| {});
+    let code = protocol::BookingCode::from_uuid(uuid::Uuid::from_u128(0x2026_1202));
+    app.global::<BookingScreen>()
+        .set_typed(code.to_string().into());
+    let view = BookingView {
+        code,
+        what: What::Ride,
+        from: Some("2026-12-03T08:10:00Z".into()),
+        until: Some("2026-12-03T08:30:00Z".into()),
+        place: Some("Praxis Dr. Weber".into()),
+        home: false,
+        standing: Standing::Confirmed,
+    };
+    booking::show(app, &code, Some(&view), chrono_tz::Europe::Berlin);
+    booking::show_cancelled(app, &Sent::Stored);
+}
+
+/// A new resident half way, a caregiver's two people: what the "Für wen?" steps show.
+fn sample_person(app: &AppWindow) {
+    use protocol::people::{CaredFor, CaregiverSession};
+    super::person::init(
+        app,
+        super::person::PersonPlace {
+            streets: ["Am Kamp", "Hauptstraße", "Lindenweg", "Schulstraße"]
+                .map(String::from)
+                .to_vec(),
+            service: "Fahrdienst Elm-Asse".into(),
+            hub_phone: "05332 1234".into(),
+        },
+        |_, _| {},
+    );
+    super::person::show_login(
+        app,
+        super::person::LoginAnswer::Session(CaregiverSession {
+            caregiver_id: "c".into(),
+            residents: vec![
+                CaredFor {
+                    resident_id: "p1".into(),
+                    first_name: "Erna".into(),
+                    village: "Kneitlingen".into(),
+                },
+                CaredFor {
+                    resident_id: "p2".into(),
+                    first_name: "Karl".into(),
+                    village: "Uehrde".into(),
+                },
+            ],
+        }),
+    );
+    let screen = app.global::<super::PersonScreen>();
+    screen.set_number("482913".into());
+    screen.set_name("Hannelore Wie".into());
+    screen.set_street("Lindenweg".into());
+    screen.set_pin_dots("•••".into());
+}
+
 /// A doctor tomorrow at 09:30 with a walker and a ride back: what the ride screens show.
 fn choose_sample_ride(app: &AppWindow) {
     let screen = app.global::<RideScreen>();
@@ -184,6 +364,7 @@ fn choose_sample_ride(app: &AppWindow) {
 
 fn stage(app: &AppWindow, shot: Shot) {
     app.global::<Activity>().set_asking(false);
+    super::printing::forget(app);
     let id = uuid::Uuid::from_u128(0x2026_1202);
     let answer = |status| BookingResult {
         id,
@@ -192,6 +373,10 @@ fn stage(app: &AppWindow, shot: Shot) {
     };
     match shot {
         Shot::Screen(page) => app.global::<Navigation>().set_page(page),
+        Shot::Person(step) => {
+            app.global::<super::PersonScreen>().set_step(step);
+            app.global::<Navigation>().set_page(Page::Person);
+        }
         Shot::RideConfirmed => ride::show_result(
             app,
             &answer(BookingStatus::Confirmed {
@@ -205,9 +390,32 @@ fn stage(app: &AppWindow, shot: Shot) {
             &answer(BookingStatus::Requested { reason: None }),
             chrono_tz::Europe::Berlin,
         ),
+        Shot::CounsellingConfirmed => super::counselling::show_result(
+            app,
+            &answer(BookingStatus::Confirmed {
+                window_start: "2026-12-03T08:20:00Z".into(),
+                window_end: "2026-12-03T08:40:00Z".into(),
+            }),
+        ),
+        Shot::CounsellingRequested => {
+            super::counselling::show_result(app, &answer(BookingStatus::Requested { reason: None }))
+        }
+        Shot::CounsellingTaken => super::counselling::show_result(
+            app,
+            &answer(BookingStatus::Refused {
+                title: crate::core::SLOT_TAKEN.into(),
+                detail: String::new(),
+            }),
+        ),
         Shot::MoreTime => {
             app.global::<Navigation>().set_page(Page::Start);
             app.global::<Activity>().set_asking(true);
+        }
+        Shot::NoPaper => {
+            app.global::<Navigation>().set_page(Page::Start);
+            let printing = app.global::<super::Printing>();
+            printing.set_state(super::PrintState::NoPaper);
+            printing.set_code(protocol::BookingCode::from_uuid(id).to_string().into());
         }
     }
 }
