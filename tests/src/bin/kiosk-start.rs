@@ -6,8 +6,10 @@
 //! Both draw on a private Xvfb display (1280x800). The bench looks at the display every
 //! `--poll-ms` with `xwd` until the pixel inside the first tile has the tile's blue; that moment
 //! counts as the first frame (so the figure is at most one poll late). Memory is the sum of
-//! VmRSS over the process tree, sampled at the same polls until `--settle-s` after the first
-//! frame; the largest sum counts. One warm-up run of each is not counted (disk cache).
+//! RSS over the process tree, sampled at the same polls until `--settle-s` after the first
+//! frame; the largest sum counts. PSS (shared pages divided among the processes using them) is
+//! reported beside it, because Chromium's many processes share libraries that RSS counts again
+//! in each. One warm-up run of each is not counted (disk cache).
 //!
 //! The kiosk needs an enrolment: the bench serves the demo region with `hub demo --with-kiosk`
 //! (without a display, so that kiosk runs without its screen), copies the identity it made, syncs
@@ -128,17 +130,20 @@ fn tree(root: u32) -> Vec<u32> {
     found
 }
 
-/// The sum of VmRSS over the tree, in KiB.
-fn rss_kib(root: u32) -> u64 {
+/// The sums of RSS and of PSS (shared pages divided among their users) over the tree, in KiB.
+/// RSS counts a library shared by several processes once per process; PSS counts it once.
+fn memory_kib(root: u32) -> (u64, u64) {
+    let field = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     tree(root)
         .into_iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-        .filter_map(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        })
-        .sum()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .map(|s| (field(&s, "Rss:"), field(&s, "Pss:")))
+        .fold((0, 0), |(r, p), (r2, p2)| (r + r2, p + p2))
 }
 
 /// The colour of the display's pixel at `at`, read with `xwd`.
@@ -173,6 +178,7 @@ fn pixel(display: &str, at: (usize, usize)) -> Option<[u8; 3]> {
 struct Start {
     first_frame: Duration,
     peak_kib: u64,
+    peak_pss_kib: u64,
 }
 
 fn measure(mut command: Command, display: &str, o: &Options) -> anyhow::Result<Start> {
@@ -184,10 +190,12 @@ fn measure(mut command: Command, display: &str, o: &Options) -> anyhow::Result<S
         .spawn()
         .context("starting the program")?;
     let mut first = None;
-    let mut peak = 0;
+    let (mut peak, mut peak_pss) = (0, 0);
     let deadline = t0 + Duration::from_secs(60);
     loop {
-        peak = peak.max(rss_kib(child.id()));
+        let (rss, pss) = memory_kib(child.id());
+        peak = peak.max(rss);
+        peak_pss = peak_pss.max(pss);
         if first.is_none() && pixel(display, PROBE) == Some(TILE) {
             first = Some(t0.elapsed());
         }
@@ -214,6 +222,7 @@ fn measure(mut command: Command, display: &str, o: &Options) -> anyhow::Result<S
     Ok(Start {
         first_frame: first.context("no first frame")?,
         peak_kib: peak,
+        peak_pss_kib: peak_pss,
     })
 }
 
@@ -229,13 +238,15 @@ fn report(name: &str, starts: &[Start]) {
         frames.iter().min().copied().unwrap_or_default(),
         frames.iter().max().copied().unwrap_or_default(),
     );
+    let pss: Vec<u64> = starts.iter().map(|s| s.peak_pss_kib).collect();
     println!(
-        "{name}: first frame median {} ms (min {} ms, max {} ms), peak RSS median {:.1} MiB (max {:.1} MiB), {} runs",
+        "{name}: first frame median {} ms (min {} ms, max {} ms), peak RSS median {:.1} MiB (max {:.1} MiB), peak PSS median {:.1} MiB, {} runs",
         median(frames.clone()).as_millis(),
         min.as_millis(),
         max.as_millis(),
         median(peaks.clone()) as f64 / 1024.0,
         peaks.iter().max().copied().unwrap_or_default() as f64 / 1024.0,
+        median(pss) as f64 / 1024.0,
         starts.len()
     );
 }
