@@ -1,5 +1,6 @@
 //! The demo region Elm-Asse that ships with the project: its static places from `hub/demo/`
-//! run through the importer, and a week of people, shifts, rides and IMBUS visits made in code.
+//! run through the importer, a week of people, shifts and rides made in code, and the IMBUS:
+//! tour settings, a bus and counsellors, and a 4-week cycle planned and published by `tours`.
 //!
 //! Everything is deterministic for a given `today`: ids are UUID v5 from the region and a natural
 //! key, and the week's choices come from fixed tables and arithmetic on indices, never from a
@@ -13,18 +14,19 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Timelike};
 use chrono_tz::Tz;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::common::{Instant, LocalTime, OpeningInterval, Weekday, local_to_instant};
-use crate::domain::counselling::{AppointmentChannel, Topic, VisitStatus};
+use crate::domain::counselling::{AppointmentChannel, Topic};
 use crate::domain::rides::Channel;
 use crate::domain::{
-    Appointment, Caregiver, CaregiverLink, Device, ImbusVisit, Region, Resident, RideRequest,
-    Shift, Slot,
+    Appointment, Caregiver, CaregiverLink, Device, ImbusBus, ImbusCounsellor, Region, Resident,
+    RideRequest, Shift, Village,
 };
 use crate::import::{self, ImportError, ImportKind, Source};
 use crate::store::logs::Who;
-use crate::store::records::{Resource, create_in};
+use crate::store::records::{Resource, create_in, update_in};
 use crate::store::{Store, StoreError};
 
 /// The name of the demo region.
@@ -226,18 +228,39 @@ const SHIFTS: [ShiftPlan; 3] = [
     ("Bürgerbus Elm-Asse 2", ["Sven Gerecke", "Sven Gerecke"], "11:00", "17:30", "14:00", 20, &[Weekday::Tue, Weekday::Thu]),
 ];
 
-/// IMBUS visits of the working days (by index 0..5): village, start, end. Every village once,
-/// three of them twice.
-#[rustfmt::skip]
-const VISITS: [[(&str, &str, &str); 3]; 5] = [
-    [("Dahlum", "09:00", "10:30"), ("Uehrde", "11:00", "13:00"), ("Winnigstedt", "14:00", "15:30")],
-    [("Roklum", "09:00", "10:30"), ("Hedeper", "11:00", "13:00"), ("Remlingen-Semmenstedt", "14:00", "15:30")],
-    [("Kissenbrück", "09:00", "10:30"), ("Denkte", "11:00", "13:00"), ("Wittmar", "14:00", "15:30")],
-    [("Vahlberg", "09:00", "10:30"), ("Kneitlingen", "11:00", "13:00"), ("Schöppenstedt", "14:00", "15:30")],
-    [("Dahlum", "09:00", "10:30"), ("Remlingen-Semmenstedt", "11:00", "13:00"), ("Denkte", "14:00", "15:30")],
+/// The villages of the demo, all on the IMBUS tour.
+const VILLAGE_NAMES: [&str; 12] = [
+    "Dahlum",
+    "Denkte",
+    "Hedeper",
+    "Kissenbrück",
+    "Kneitlingen",
+    "Remlingen-Semmenstedt",
+    "Roklum",
+    "Schöppenstedt",
+    "Uehrde",
+    "Vahlberg",
+    "Winnigstedt",
+    "Wittmar",
 ];
 
-const COUNSELLORS: [&str; 3] = ["Sabine Krüger", "Mehmet Demir", "Anja Hoffmann"];
+/// The four larger villages the IMBUS visits every week (for two hours); the others every
+/// second week (for an hour and a half).
+const WEEKLY: [&str; 4] = ["Schöppenstedt", "Remlingen-Semmenstedt", "Dahlum", "Denkte"];
+
+/// The IMBUS stands at the DRK garage, like the ride service's buses (`vehicles.csv`).
+const IMBUS_DEPOT: (f64, f64) = (52.14521, 10.77813);
+
+/// The demo's tour cycle: four weeks, planned with this seed.
+const IMBUS_WEEKS: u32 = 4;
+const IMBUS_SEED: u64 = 1;
+
+/// The counsellors and their working days; every weekday has one.
+const COUNSELLORS: [(&str, &[Weekday]); 3] = [
+    ("Sabine Krüger", &[Weekday::Mon, Weekday::Tue, Weekday::Wed]),
+    ("Mehmet Demir", &[Weekday::Wed, Weekday::Thu, Weekday::Fri]),
+    ("Anja Hoffmann", &[Weekday::Mon, Weekday::Thu, Weekday::Fri]),
+];
 
 /// Kiosks: village, stop, name.
 const DEVICES: [(&str, &str, &str); 2] = [
@@ -394,11 +417,11 @@ impl<'a> Demo<'a> {
 
         let residents = self.residents()?;
         self.caregivers(&residents)?;
-        let devices = self.devices()?;
+        self.devices()?;
         let days = demo_week(self.today);
         self.shifts(&days)?;
         self.rides(&days, &residents)?;
-        self.visits(&days, &residents, &devices)?;
+        self.visits(&days, &residents)?;
         Ok(())
     }
 
@@ -606,12 +629,77 @@ impl<'a> Demo<'a> {
         Ok(())
     }
 
-    fn visits(
-        &self,
-        days: &[NaiveDate],
-        residents: &[String],
-        devices: &BTreeMap<&'static str, String>,
-    ) -> Result<(), DemoError> {
+    /// The IMBUS: tour settings of the villages, the bus and the counsellors, then a 4-week
+    /// cycle from the first Monday of the demo week, planned and published like an admin does
+    /// (visits, slots, the kiosks' share), and appointments on the first week's visits.
+    fn visits(&self, days: &[NaiveDate], residents: &[String]) -> Result<(), DemoError> {
+        for village in VILLAGE_NAMES {
+            let weekly = WEEKLY.contains(&village);
+            let mut patch = serde_json::Map::new();
+            patch.insert(
+                "imbus_every_weeks".into(),
+                json!(if weekly { 1 } else { 2 }),
+            );
+            patch.insert(
+                "imbus_visit_minutes".into(),
+                json!(if weekly { 120 } else { 90 }),
+            );
+            patch.insert(
+                "imbus_stop_id".into(),
+                json!(self.stop(village, main_stop(village))),
+            );
+            update_in::<Village>(self.tx, &self.who, &self.village(village), patch)?;
+        }
+        let (depot_lat, depot_lon) = IMBUS_DEPOT;
+        let bus = ImbusBus {
+            region_id: self.region_id.into(),
+            name: "IMBUS Elm-Asse".into(),
+            depot_name: "DRK-Garage Schöppenstedt".into(),
+            depot_lat,
+            depot_lon,
+            weekdays: ALL_WEEK.to_vec(),
+            day_start: self.time("08:30")?,
+            day_end: self.time("16:30")?,
+            break_minutes: 30,
+            break_from: self.time("12:00")?,
+            break_until: self.time("13:30")?,
+        };
+        self.create(self.id("imbus_buses", "IMBUS Elm-Asse"), &bus)?;
+        for (name, weekdays) in COUNSELLORS {
+            let counsellor = ImbusCounsellor {
+                region_id: self.region_id.into(),
+                name: name.into(),
+                account_id: None,
+                weekdays: weekdays.to_vec(),
+            };
+            self.create(self.id("imbus_counsellors", name), &counsellor)?;
+        }
+
+        let first_monday = days
+            .iter()
+            .copied()
+            .find(|d| d.weekday() == chrono::Weekday::Mon)
+            .ok_or_else(|| DemoError::Week {
+                today: self.today,
+                reason: "no Monday in the demo week".into(),
+            })?;
+        let plan_id = self.id("tour_plans", &first_monday.to_string());
+        crate::tours::plan_cycle_in(
+            self.tx,
+            &self.who,
+            self.region_id,
+            first_monday,
+            IMBUS_WEEKS,
+            IMBUS_SEED,
+            plan_id,
+        )?;
+        crate::tours::publish_in(self.tx, &self.who, &plan_id.to_string(), chrono::Utc::now())?;
+        self.appointments(first_monday, residents)
+    }
+
+    /// Appointments on the first week's visits: the first free slot of every visit, the second
+    /// of every third (never a slot set aside for a kiosk).
+    fn appointments(&self, first_monday: NaiveDate, residents: &[String]) -> Result<(), DemoError> {
         let topics = [
             Topic::Health,
             Topic::Care,
@@ -625,66 +713,62 @@ impl<'a> Demo<'a> {
             AppointmentChannel::Kiosk,
             AppointmentChannel::Counsellor,
         ];
-        let mut v = 0usize;
-        for (d, day) in days.iter().enumerate() {
-            for (village, start, end) in VISITS[d % VISITS.len()] {
-                let starts_at = self.local(*day, start)?;
-                let ends_at = self.local(*day, end)?;
-                let visit = ImbusVisit {
+        let week_end = self.local(first_monday + Duration::days(7), "00:00")?;
+        let visits: Vec<(String, String)> = self
+            .tx
+            .prepare(
+                "SELECT i.id, v.name FROM imbus_visits i JOIN villages v ON v.id = i.village_id
+                 WHERE i.region_id = ?1 AND i.status = 'published' AND i.starts_at < ?2
+                 ORDER BY i.starts_at, i.id",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(rusqlite::params![self.region_id, week_end.text()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect()
+            })
+            .map_err(StoreError::from)?;
+        for (v, (visit_id, village)) in visits.iter().enumerate() {
+            let slots: Vec<String> = self
+                .tx
+                .prepare(
+                    "SELECT id FROM slots WHERE visit_id = ?1 AND reserved_for_device_id IS NULL
+                     ORDER BY starts_at, id",
+                )
+                .and_then(|mut stmt| stmt.query_map([visit_id], |r| r.get(0))?.collect())
+                .map_err(StoreError::from)?;
+            let wanted = if v.is_multiple_of(3) { 2 } else { 1 };
+            for (s, slot_id) in slots.into_iter().take(wanted).enumerate() {
+                let resident = RESIDENTS
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.1 == village)
+                    .nth((v + s) % 2)
+                    .map(|(i, _)| residents[i].clone());
+                let appointment = Appointment {
                     region_id: self.region_id.into(),
-                    village_id: self.village(village),
-                    stop_id: self.stop(village, main_stop(village)),
-                    starts_at,
-                    ends_at,
-                    counsellor: COUNSELLORS[v % COUNSELLORS.len()].into(),
-                    status: VisitStatus::Published,
+                    slot_id,
+                    resident_id: resident,
+                    topic: topics[(v + s) % topics.len()],
+                    channel: channels[v % channels.len()],
+                    status: crate::domain::counselling::AppointmentStatus::Booked,
+                    referral: None,
                 };
-                let visit_id =
-                    self.create(self.id("imbus_visits", &format!("{day}/{village}")), &visit)?;
-                let count = (ends_at.0 - starts_at.0).num_minutes() / 20;
-                for s in 0..count {
-                    let slot_start = Instant(starts_at.0 + Duration::minutes(20 * s));
-                    // The village's kiosk may confirm the last slot offline (its set-aside share).
-                    let reserved = devices.get(village).filter(|_| s == count - 1).cloned();
-                    let slot = Slot {
-                        region_id: self.region_id.into(),
-                        visit_id: Some(visit_id.clone()),
-                        consultation_hours_id: None,
-                        starts_at: slot_start,
-                        ends_at: Instant(slot_start.0 + Duration::minutes(20)),
-                        reserved_for_device_id: reserved,
-                        status: crate::domain::counselling::SlotStatus::Open,
-                    };
-                    let slot_id =
-                        self.create(self.id("slots", &format!("{day}/{village}/{s}")), &slot)?;
-                    // A few appointments: the first slot of every visit, the second of every third.
-                    if s == 0 || (s == 1 && v.is_multiple_of(3)) {
-                        let resident = RESIDENTS
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, p)| p.1 == village)
-                            .nth((v + s as usize) % 2)
-                            .map(|(i, _)| residents[i].clone());
-                        let topic = topics[(v + s as usize) % topics.len()];
-                        let appointment = Appointment {
-                            region_id: self.region_id.into(),
-                            slot_id,
-                            resident_id: resident,
-                            topic,
-                            channel: channels[v % channels.len()],
-                            status: crate::domain::counselling::AppointmentStatus::Booked,
-                            referral: None,
-                        };
-                        self.create(
-                            self.id("appointments", &format!("{day}/{village}/{s}")),
-                            &appointment,
-                        )?;
-                    }
-                }
-                v += 1;
+                self.create(
+                    self.id("appointments", &format!("{visit_id}/{s}")),
+                    &appointment,
+                )?;
             }
         }
         Ok(())
+    }
+
+    /// A wall-clock time `HH:MM` from the tables above.
+    fn time(&self, text: &str) -> Result<LocalTime, DemoError> {
+        text.parse().map_err(|reason| DemoError::Week {
+            today: self.today,
+            reason,
+        })
     }
 }
 
@@ -754,30 +838,33 @@ mod tests {
             .unwrap()
     }
 
-    const EXPECTED: [(&str, usize); 14] = [
-        ("appointments", 20),
+    /// The demo's records; IMBUS visits, slots and appointments come from the tour plan and
+    /// are checked on their own below.
+    const EXPECTED: [(&str, usize); 11] = [
         ("caregiver_links", 13),
         ("caregivers", 6),
         ("destinations", 21),
         ("devices", 2),
-        ("imbus_visits", 15),
         ("regions", 1),
         ("residents", 30),
         ("ride_requests", 60),
         ("shifts", 12),
-        ("slots", 70),
         ("stops", 39),
         ("vehicles", 3),
         ("villages", 12),
     ];
-
     #[test]
     fn the_demo_week_has_what_it_promises() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(&dir, "hub.db");
         let summary = create_demo(&store, berlin_today()).unwrap();
         assert!(summary.created);
-        let counts: Vec<(&str, usize)> = summary.counts.iter().map(|(k, v)| (*k, *v)).collect();
+        let counts: Vec<(&str, usize)> = summary
+            .counts
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .filter(|(k, _)| !["imbus_visits", "slots", "appointments"].contains(k))
+            .collect();
         assert_eq!(counts, EXPECTED);
         for (table, n) in EXPECTED {
             assert_eq!(
@@ -839,20 +926,52 @@ mod tests {
             ),
             12
         );
+        // A 4-week cycle meeting every frequency: four villages weekly, eight fortnightly.
         assert_eq!(
             count(
                 &store,
                 "SELECT COUNT(*) FROM imbus_visits WHERE status = 'published'"
             ),
-            15
+            4 * 4 + 8 * 2
         );
-        // The kiosks of Schöppenstedt (one visit) and Remlingen-Semmenstedt (two) hold a slot each.
+        assert_eq!(summary.counts["imbus_visits"], 32);
+        // Slots of 30 minutes up to the 30 walk-in minutes at the end: 3 in 120, 2 in 90 minutes.
+        assert_eq!(summary.counts["slots"], 16 * 3 + 16 * 2);
+        // The kiosks of Schöppenstedt and Remlingen-Semmenstedt (weekly, 3 slots) hold one slot
+        // of each of their visits.
         assert_eq!(
             count(
                 &store,
                 "SELECT COUNT(*) FROM slots WHERE reserved_for_device_id IS NOT NULL"
             ),
-            3
+            8
+        );
+        // Appointments on the first week's visits: one each, two on every third.
+        let monday = demo_week(berlin_today())
+            .into_iter()
+            .find(|d| d.weekday() == chrono::Weekday::Mon)
+            .unwrap();
+        let week_end = local_to_instant(tz, monday + Duration::days(7), NaiveTime::MIN).unwrap();
+        let first_week = count(
+            &store,
+            &format!(
+                "SELECT COUNT(*) FROM imbus_visits WHERE starts_at < '{}'",
+                week_end.text()
+            ),
+        ) as usize;
+        assert!(first_week >= 4, "{first_week}");
+        assert_eq!(
+            summary.counts["appointments"],
+            first_week + first_week.div_ceil(3)
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM appointments a JOIN slots s ON s.id = a.slot_id
+                 WHERE s.reserved_for_device_id IS NOT NULL"
+            ),
+            0,
+            "no appointment made by phone on a kiosk's slot"
         );
         assert_eq!(
             count(&store, "SELECT COUNT(DISTINCT language) FROM residents"),
@@ -916,6 +1035,14 @@ mod tests {
                    FROM ride_requests ORDER BY id";
         assert_eq!(column(&a, sql), column(&b, sql));
         let sql = "SELECT id || ' ' || lat || ' ' || lon FROM stops ORDER BY id";
+        assert_eq!(column(&a, sql), column(&b, sql));
+        // The planned IMBUS cycle, its slots and bookings are the same too.
+        let sql =
+            "SELECT id || ' ' || starts_at || ' ' || counsellor FROM imbus_visits ORDER BY id";
+        assert_eq!(column(&a, sql), column(&b, sql));
+        let sql = "SELECT s.id || ' ' || COALESCE(s.reserved_for_device_id, '-') || ' '
+                          || COALESCE(a.booking_code, '-')
+                   FROM slots s LEFT JOIN appointments a ON a.slot_id = s.id ORDER BY s.id";
         assert_eq!(column(&a, sql), column(&b, sql));
     }
 

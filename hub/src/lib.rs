@@ -6,14 +6,17 @@
 pub mod accounts;
 pub mod api;
 pub mod config;
+pub mod counselling;
 pub mod demo;
 pub mod demo_kiosk;
 pub mod devices;
 pub mod dispatch;
 pub mod domain;
 pub mod import;
+pub mod publish;
 pub mod rides;
 pub mod server;
 pub mod staff;
 pub mod store;
 pub mod sync;
+pub mod tours;

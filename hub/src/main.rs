@@ -62,6 +62,11 @@ enum Command {
         #[command(subcommand)]
         command: RidesCommand,
     },
+    /// IMBUS tours: plan a region's cycle of visits, print it, and publish it.
+    Tours {
+        #[command(subcommand)]
+        command: ToursCommand,
+    },
     /// Kiosk devices: add one (printing its one-time enrolment code), issue a new code, list
     /// them with their state, revoke one.
     Device {
@@ -111,6 +116,30 @@ enum RidesCommand {
         /// Random seed of the search.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ToursCommand {
+    /// Plan the region's IMBUS cycle as a draft and print the timetable and the figures.
+    Plan {
+        #[command(flatten)]
+        place: Where,
+        /// Length of the cycle in weeks (1 to 8).
+        #[arg(long, default_value_t = 4)]
+        weeks: u32,
+        /// The first day, a Monday, YYYY-MM-DD; default the next Monday.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Random seed of the search.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The region (its id); needed only when the hub holds several.
+        #[arg(long)]
+        region: Option<String>,
+        /// Publish the plan at once: visits, slots and the kiosks' share.
+        #[arg(long)]
+        publish: bool,
     },
 }
 
@@ -217,6 +246,21 @@ fn main() -> anyhow::Result<()> {
             apply(&mut config, &place, None)?;
             let store = open(&config)?;
             plan_rides(&store, &region, date, seconds, seed)
+        }
+        Command::Tours {
+            command:
+                ToursCommand::Plan {
+                    place,
+                    weeks,
+                    from,
+                    seed,
+                    region,
+                    publish,
+                },
+        } => {
+            apply(&mut config, &place, None)?;
+            let store = open(&config)?;
+            plan_tours(&store, region, from, weeks, seed, publish)
         }
         Command::Device { command } => device(&mut config, command),
         Command::Account {
@@ -362,6 +406,37 @@ fn plan_rides(
         done.distance_m as f64 / 1000.0,
         done.promises_kept
     );
+    Ok(())
+}
+
+/// Plans (and publishes) a region's IMBUS cycle through the same code as the API.
+fn plan_tours(
+    store: &Store,
+    region: Option<String>,
+    from: Option<chrono::NaiveDate>,
+    weeks: u32,
+    seed: u64,
+    publish: bool,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let region = match region {
+        Some(region) => region,
+        None => store.blocking(hub::tours::only_region)?,
+    };
+    let first_day = match from {
+        Some(day) => day,
+        None => store.blocking(|c| hub::tours::next_monday(c, &region, now))?,
+    };
+    let who = hub::store::logs::Who::cli("tours-plan");
+    let id = uuid::Uuid::new_v4();
+    let mut plan = hub::tours::plan_cycle(store, &region, first_day, weeks, seed, &who, id)
+        .with_context(|| format!("planning the IMBUS cycle of region {region}"))?
+        .record;
+    if publish {
+        plan = hub::tours::publish(store, &who, &id.to_string(), now)
+            .context("publishing the plan")?;
+    }
+    print!("{}", hub::tours::timetable_text(&plan));
     Ok(())
 }
 

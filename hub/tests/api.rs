@@ -33,6 +33,8 @@ async fn health_and_openapi_list_every_resource() {
     assert_eq!(health.status(), StatusCode::OK);
     assert!(health.headers().get("x-request-id").is_some());
     assert!(health.headers().get("strict-transport-security").is_some());
+    // Answers stay out of caches unless a route serves public data (the timetable feeds).
+    assert_eq!(health.headers()["cache-control"], "no-store");
 
     let doc = hub
         .client

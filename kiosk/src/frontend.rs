@@ -370,15 +370,19 @@ fn attach_booking<T: HubAccess + Send + Sync + 'static>(
             let (weak, backend, zone) = (find_weak.clone(), find_backend.clone(), zone.clone());
             let store = backend.store.clone();
             backend.runtime.spawn(async move {
+                // With the booking, whether its IMBUS visit was called off.
                 let view = tokio::task::spawn_blocking(move || {
-                    requests::booking_view(&store, &code).map(|v| (code, v))
+                    let view = requests::booking_view(&store, &code)?;
+                    let visit_off = counselling::cancelled_visit_of(&store, &code)?;
+                    Ok::<_, crate::store::StoreError>((code, view, visit_off))
                 })
                 .await;
                 match view {
-                    Ok(Ok((code, view))) => {
+                    Ok(Ok((code, view, visit_off))) => {
                         let tz = *zone.lock().unwrap_or_else(PoisonError::into_inner);
                         let _ = weak.upgrade_in_event_loop(move |app| {
-                            booking::show(&app, &code, view.as_ref(), tz)
+                            booking::show(&app, &code, view.as_ref(), tz);
+                            counselling::show_booking_visit(&app, visit_off.as_deref());
                         });
                     }
                     Ok(Err(e)) => tracing::error!(error = %e, "reading a booking"),

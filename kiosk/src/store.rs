@@ -113,6 +113,11 @@ pub struct Adoption {
 /// Title of the local answer to an entry given up at re-enrolment.
 pub const DISCARDED: &str = "discarded at re-enrolment";
 
+/// The one replica kind a cancel change keeps, with status `cancelled` and the hub's reason
+/// (`cancel_reason`): IMBUS visits, which the timetable shows as called off. Every other kind's
+/// cancelled entity is removed from the replica.
+pub const CANCELLED_KEPT: &str = "imbus_visits";
+
 /// A slot and its time as the kiosk showed them when it confirmed an appointment offline.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SlotTime {
@@ -223,8 +228,9 @@ impl Store {
     /// Puts an appointment (a body with `slot_id`) into the outbox unless another entry of this
     /// kiosk holds its slot, in one transaction, so two bookings at once cannot both get the
     /// slot. It is confirmed at once when the replica's slot is set aside for `own_device_id`,
-    /// open, and starts after `now`: the hub books such a slot only through this kiosk, and the
-    /// outbox shows every booking this kiosk made of it. Committed to disk when this returns.
+    /// open, starts after `now`, and its IMBUS visit is not cancelled: the hub books such a slot
+    /// only through this kiosk, and the outbox shows every booking this kiosk made of it.
+    /// Committed to disk when this returns.
     ///
     /// An entry holds its slot while it is pending or accepted and the hub has not cancelled the
     /// appointment since; a refused one gave it back.
@@ -267,7 +273,28 @@ impl Store {
             )
             .optional()?;
         let own = match slot {
-            Some(text) => own_slot(&serde_json::from_str(&text)?, &slot_id, own_device_id, now),
+            Some(text) => {
+                let slot: Value = serde_json::from_str(&text)?;
+                // A slot of a visit called off is never confirmed here, whatever the slot says.
+                let visit_cancelled = match slot.get("visit_id").and_then(Value::as_str) {
+                    Some(visit) => tx
+                        .query_row(
+                            "SELECT json_extract(body, '$.status') = 'cancelled' FROM replica
+                             WHERE kind = 'imbus_visits' AND id = ?1",
+                            [visit],
+                            |r| r.get::<_, Option<bool>>(0),
+                        )
+                        .optional()?
+                        .flatten()
+                        .unwrap_or(false),
+                    None => false,
+                };
+                if visit_cancelled {
+                    None
+                } else {
+                    own_slot(&slot, &slot_id, own_device_id, now)
+                }
+            }
             None => None,
         };
         let id = insert_entry(&tx, OutboxKind::Appointment, &body, own.as_ref())?;
@@ -486,7 +513,8 @@ impl Store {
         }))
     }
 
-    /// The live entities of one kind (`"stops"`, `"slots"`, …), by id.
+    /// The live entities of one kind (`"stops"`, `"slots"`, …), by id; for [`CANCELLED_KEPT`]
+    /// also the cancelled ones.
     pub fn replica_list(&self, kind: &str) -> StoreResult<Vec<ReplicaRow>> {
         let conn = self.conn();
         let mut stmt =
@@ -695,8 +723,29 @@ fn apply_change(tx: &Transaction<'_>, change: &Change) -> StoreResult<()> {
                 ],
             )?;
         }
-        // The hub keeps cancelled entities for history; the kiosk only shows what can still be
-        // booked, so its copy goes.
+        // A cancelled IMBUS visit stays: residents are told it does not take place, and why.
+        // The hub's line carries the cancelled record; its status is set here in case it
+        // does not say so.
+        ChangeOp::Cancel if change.kind == CANCELLED_KEPT => {
+            let mut body = change.body.clone();
+            if let Some(fields) = body.as_object_mut() {
+                fields.insert("status".into(), Value::from("cancelled"));
+            } else {
+                body = serde_json::json!({ "status": "cancelled" });
+            }
+            tx.execute(
+                "INSERT INTO replica (kind, id, seq, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body",
+                params![
+                    change.kind,
+                    change.id,
+                    to_sql_int(change.seq)?,
+                    body.to_string()
+                ],
+            )?;
+        }
+        // The hub keeps other cancelled entities for history; the kiosk only shows what can
+        // still be booked, so its copy goes.
         ChangeOp::Cancel => {
             tx.execute(
                 "DELETE FROM replica WHERE kind = ?1 AND id = ?2",

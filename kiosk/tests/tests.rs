@@ -26,6 +26,7 @@ mod ui_person;
 mod ui_printing;
 mod ui_ride;
 mod ui_staff;
+mod ui_visit_changes;
 
 use std::path::{Path, PathBuf};
 

@@ -11,8 +11,15 @@ use slint::platform::PointerEventButton;
 use slint::{ComponentHandle, LogicalPosition, LogicalSize, PhysicalSize};
 
 /// The pictures `kiosk screenshots` draws of each language.
-const SCREENS: [&str; 44] = [
+const SCREENS: [&str; 51] = [
     "imbus",
+    "imbus-cancelled",
+    "imbus-moved",
+    "imbus-replacement",
+    "counselling-when-cancelled",
+    "counselling-when-moved",
+    "counselling-when-replacement",
+    "booking-visit-cancelled",
     "counselling-when",
     "counselling-slot",
     "counselling-topic",

@@ -1,8 +1,8 @@
 //! The counselling flow and the IMBUS timetable on Slint's testing backend, every element found
 //! by its accessible label: in German and in Arabic to a confirmed appointment and to an offline
 //! request, a slot taken meanwhile, "Zurück" one step back from every screen, the timetable with
-//! a cancelled visit and its reason, the choices arriving as an `AppointmentDraft`, rows
-//! mirrored in Arabic, and the idle reset forgetting the choices.
+//! a cancelled visit and its (short, one-line) reason, the choices arriving as an
+//! `AppointmentDraft`, rows mirrored in Arabic, and the idle reset forgetting the choices.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,7 +10,9 @@ use std::rc::Rc;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use kiosk::core::{BookingResult, BookingStatus, SLOT_TAKEN, Topic};
-use kiosk::ui::counselling::{self, AppointmentDraft, Host, Offer, Session, SlotOffer, VisitLine};
+use kiosk::ui::counselling::{
+    self, AppointmentDraft, Host, Offer, Session, SlotOffer, VisitChange, VisitLine,
+};
 use kiosk::ui::{AppWindow, Navigation, Page, Printing};
 use protocol::BookingCode;
 use slint::ComponentHandle;
@@ -56,8 +58,10 @@ fn offer() -> Offer {
         date: date(day),
         from,
         to,
+        ends_at: utc(day, 11, 0),
         place: place.into(),
         slots,
+        change: VisitChange::default(),
     };
     Offer {
         sessions: vec![
@@ -100,13 +104,7 @@ fn offer() -> Offer {
         ],
         visits: vec![
             visit(3, "Dorfplatz", "Groß Vahlberg", true, None),
-            visit(
-                5,
-                "Dorfplatz",
-                "Groß Vahlberg",
-                true,
-                Some("Fahrzeug in der Werkstatt"),
-            ),
+            visit(5, "Dorfplatz", "Groß Vahlberg", true, Some("Bus defekt")),
             visit(3, "Kirche", "Remlingen", false, None),
         ],
     }
@@ -121,7 +119,10 @@ fn visit(day: u32, stop: &str, village: &str, here: bool, cancelled: Option<&str
         stop: stop.into(),
         village: village.into(),
         here,
-        cancelled: cancelled.map(String::from),
+        change: VisitChange {
+            cancelled: cancelled.map(String::from),
+            ..VisitChange::default()
+        },
     }
 }
 
@@ -440,7 +441,7 @@ fn the_imbus_timetable_lists_this_village_first_and_a_cancelled_visit_with_its_r
     assert!(shows(&app, "Donnerstag, 03.12., 09:00–12:00, Dorfplatz"));
     assert!(shows(
         &app,
-        "Samstag, 05.12., 09:00–12:00, Dorfplatz. Fällt aus: Fahrzeug in der Werkstatt"
+        "Samstag, 05.12., 09:00–12:00, Dorfplatz. Fällt aus: Bus defekt"
     ));
     let neighbour = "Donnerstag, 03.12., 09:00–12:00, Remlingen, Kirche";
     assert!(
@@ -456,7 +457,7 @@ fn the_imbus_timetable_lists_this_village_first_and_a_cancelled_visit_with_its_r
     press(&app, "متى يأتي IMBUS؟");
     assert!(shows(
         &app,
-        "السبت, 05.12., 09:00–12:00, Dorfplatz. ملغى: Fahrzeug in der Werkstatt"
+        "السبت, 05.12., 09:00–12:00, Dorfplatz. ملغى: Bus defekt"
     ));
     let (book, _) = bounds(&button(&app, "احجز موعدًا"));
     assert!(

@@ -5,4 +5,5 @@
 
 pub mod darp;
 pub mod roads;
+pub mod tours;
 pub mod travel;

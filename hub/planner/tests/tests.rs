@@ -1,3 +1,4 @@
 //! Integration tests of the planner crate (one binary; modules per area).
 
 mod darp;
+mod tours;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod counselling;
 pub mod device_caregivers;
 pub mod device_staff;
 pub mod devices;
@@ -11,6 +12,8 @@ pub mod error;
 pub mod resources;
 pub mod rides;
 pub mod sync;
+pub mod timetable;
+pub mod tours;
 
 use std::sync::Arc;
 
@@ -73,6 +76,9 @@ macro_rules! for_each_resource {
         let acc = $f::<CallBack>(acc);
         let acc = $f::<RouteStop>(acc);
         let acc = $f::<ImbusVisit>(acc);
+        let acc = $f::<ImbusBus>(acc);
+        let acc = $f::<ImbusCounsellor>(acc);
+        let acc = $f::<ImbusClosedDay>(acc);
         let acc = $f::<ConsultationHours>(acc);
         let acc = $f::<Slot>(acc);
         let acc = $f::<Appointment>(acc);
@@ -84,10 +90,10 @@ macro_rules! for_each_resource {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    let routes = rides::routes(dispatch::routes(for_each_resource!(
+    let routes = timetable::routes(rides::routes(dispatch::routes(for_each_resource!(
         add_routes,
         Router::new()
-    )))
+    ))))
     .route("/healthz", get(healthz))
     .route("/api/v1/openapi.json", get(openapi_json))
     .route("/api/v1/audit-log", get(audit_log))
@@ -95,6 +101,8 @@ pub fn router(state: AppState) -> Router {
     .merge(devices::routes())
     .merge(device_staff::routes())
     .merge(device_caregivers::routes())
+    .merge(tours::routes(Router::new()))
+    .merge(counselling::routes())
     .route(protocol::device::SYNC_PATH, axum::routing::post(sync::sync))
     .fallback(|| async {
         ApiError::NotFound {
@@ -153,10 +161,13 @@ async fn request_scope(req: Request, next: Next) -> Response {
         HeaderName::from_static("x-content-type-options"),
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        HeaderName::from_static("cache-control"),
-        HeaderValue::from_static("no-store"),
-    );
+    // Personal data must not stay in caches; a route that serves public data sets its own.
+    if !headers.contains_key(HeaderName::from_static("cache-control")) {
+        headers.insert(
+            HeaderName::from_static("cache-control"),
+            HeaderValue::from_static("no-store"),
+        );
+    }
     response
 }
 

@@ -16,14 +16,14 @@ use printpdf::{
 use super::DispatchError;
 use super::runsheet::{RunSheet, SheetStop, SheetStopKind};
 
-const REGULAR_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const BOLD_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+pub(crate) const REGULAR_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub(crate) const BOLD_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// A4 in points.
-const PAGE_W: f32 = 595.28;
-const PAGE_H: f32 = 841.89;
+pub(crate) const PAGE_W: f32 = 595.28;
+pub(crate) const PAGE_H: f32 = 841.89;
 /// 15 mm margins.
-const MARGIN: f32 = 42.52;
+pub(crate) const MARGIN: f32 = 42.52;
 /// The table stops above this line; the footer sits below it.
 const BOTTOM: f32 = MARGIN + 24.0;
 
@@ -43,15 +43,20 @@ const COLUMNS: [(&str, f32); 7] = [
 ];
 const CELL_GAP: f32 = 4.0;
 
-/// A font face registered with the document, with what measuring text needs.
-struct Face {
+/// A font face registered with the document, with what measuring text needs. Shared with the
+/// IMBUS poster (`publish::poster`).
+pub(crate) struct Face {
     font: ParsedFont,
     id: FontId,
     units_per_em: f32,
 }
 
 impl Face {
-    fn load(doc: &mut PdfDocument, bytes: &[u8], name: &str) -> Result<Face, DispatchError> {
+    pub(crate) fn load(
+        doc: &mut PdfDocument,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<Face, DispatchError> {
         let font = ParsedFont::from_bytes(bytes, 0, &mut Vec::new())
             .ok_or_else(|| DispatchError::Pdf(format!("the bundled font {name} does not parse")))?;
         let id = doc.add_font(&font);
@@ -65,7 +70,7 @@ impl Face {
 
     /// The advance width of `text` at `size`, in points. Characters the font lacks count as
     /// its missing-glyph box, which is also what the PDF shows.
-    fn width(&self, text: &str, size: f32) -> f32 {
+    pub(crate) fn width(&self, text: &str, size: f32) -> f32 {
         let units: u32 = text
             .chars()
             .map(|c| {
@@ -78,7 +83,7 @@ impl Face {
 
     /// Breaks `text` into lines no wider than `width`, at spaces where possible and inside a
     /// word only when the word alone is too wide.
-    fn wrap(&self, text: &str, size: f32, width: f32) -> Vec<String> {
+    pub(crate) fn wrap(&self, text: &str, size: f32, width: f32) -> Vec<String> {
         let mut lines = Vec::new();
         let mut line = String::new();
         for word in text.split_whitespace() {
@@ -114,14 +119,14 @@ impl Face {
 }
 
 /// The operations of one page being drawn.
-struct Page<'a> {
-    ops: Vec<Op>,
+pub(crate) struct Page<'a> {
+    pub(crate) ops: Vec<Op>,
     regular: &'a Face,
     bold: &'a Face,
 }
 
 impl<'a> Page<'a> {
-    fn new(regular: &'a Face, bold: &'a Face) -> Self {
+    pub(crate) fn new(regular: &'a Face, bold: &'a Face) -> Self {
         Page {
             ops: Vec::new(),
             regular,
@@ -130,7 +135,7 @@ impl<'a> Page<'a> {
     }
 
     /// Writes `text` with its baseline starting at (`x`, `y`).
-    fn text(&mut self, bold: bool, size: f32, x: f32, y: f32, text: &str) {
+    pub(crate) fn text(&mut self, bold: bool, size: f32, x: f32, y: f32, text: &str) {
         let face = if bold { self.bold } else { self.regular };
         self.ops.extend([
             Op::StartTextSection,
@@ -149,13 +154,13 @@ impl<'a> Page<'a> {
     }
 
     /// Writes `text` so that it ends at `right`.
-    fn text_right(&mut self, bold: bool, size: f32, right: f32, y: f32, text: &str) {
+    pub(crate) fn text_right(&mut self, bold: bool, size: f32, right: f32, y: f32, text: &str) {
         let face = if bold { self.bold } else { self.regular };
         let width = face.width(text, size);
         self.text(bold, size, right - width, y, text);
     }
 
-    fn rule(&mut self, y: f32, thickness: f32, grey: f32) {
+    pub(crate) fn rule(&mut self, y: f32, thickness: f32, grey: f32) {
         self.ops.extend([
             Op::SetOutlineColor {
                 col: Color::Greyscale(Greyscale {

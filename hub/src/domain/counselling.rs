@@ -31,6 +31,23 @@ pub struct ImbusVisit {
     pub counsellor: String,
     #[serde(default = "visit_planned")]
     pub status: VisitStatus,
+    /// The bus and counsellor of a planned tour; none for a visit made by hand.
+    #[serde(default)]
+    pub bus_id: Option<String>,
+    #[serde(default)]
+    pub counsellor_id: Option<String>,
+    /// The tour plan the visit comes from (see `tours`).
+    #[serde(default)]
+    pub plan_id: Option<String>,
+    /// Stands in for a regular visit whose day was closed.
+    #[serde(default)]
+    pub replacement: bool,
+    /// Why the visit moved, shown to residents: required when a published visit's start changes.
+    #[serde(default)]
+    pub change_reason: Option<String>,
+    /// Minutes at the end kept free of slots for people who just come by.
+    #[serde(default)]
+    pub walk_in_minutes: u32,
 }
 
 fn visit_planned() -> VisitStatus {
@@ -44,18 +61,49 @@ impl Resource for ImbusVisit {
         value: "cancelled",
         reason_column: Some("cancel_reason"),
     };
-    const REFS: &'static [(&'static str, &'static str)] =
-        &[("village_id", "villages"), ("stop_id", "stops")];
+    const REFS: &'static [(&'static str, &'static str)] = &[
+        ("village_id", "villages"),
+        ("stop_id", "stops"),
+        ("bus_id", "imbus_buses"),
+        ("counsellor_id", "imbus_counsellors"),
+        ("plan_id", "tour_plans"),
+    ];
+    const BOOL_COLUMNS: &'static [&'static str] = &["replacement"];
     const FILTERS: Filters = Filters {
         time: Some("starts_at"),
         village: Some("village_id"),
         status: true,
     };
     const SYNCED: bool = true;
+    const DERIVED: &'static [(&'static str, &'static str)] = &[(
+        "moved_from",
+        "the announced start before the visit moved (set when its start changes)",
+    )];
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
         check_span("ends_at", self.starts_at, self.ends_at, 12)?;
         check_name("counsellor", &self.counsellor)?;
+        if i64::from(self.walk_in_minutes) > (self.ends_at.0 - self.starts_at.0).num_minutes() {
+            return Err(StoreError::invalid(
+                "walk_in_minutes",
+                "must not be longer than the visit",
+            ));
+        }
+        if let Some(reason) = &self.change_reason {
+            check_name("change_reason", reason)?;
+        }
+        match ctx.previous {
+            None if self.change_reason.is_some() => {
+                return Err(StoreError::invalid(
+                    "change_reason",
+                    "is given when a visit moves, not when it is made",
+                ));
+            }
+            Some(previous) if self.start_changed(previous) => {
+                crate::tours::check_visit_move(ctx, self, previous)?;
+            }
+            _ => {}
+        }
         let stop_village: Option<String> = column_of(ctx.tx, "stops", "village_id", &self.stop_id)?;
         if stop_village.as_deref() != Some(self.village_id.as_str()) {
             return Err(StoreError::invalid(
@@ -70,6 +118,48 @@ impl Resource for ImbusVisit {
             ));
         }
         Ok(())
+    }
+
+    fn derive(&self, ctx: &Ctx<'_>) -> StoreResult<Vec<(&'static str, Sql)>> {
+        match ctx.previous {
+            Some(previous) if self.start_changed(previous) => {
+                // Residents know the start first announced: it stays the one shown as "was".
+                let announced = previous
+                    .get("moved_from")
+                    .and_then(serde_json::Value::as_str)
+                    .or_else(|| {
+                        previous
+                            .get("starts_at")
+                            .and_then(serde_json::Value::as_str)
+                    })
+                    .map(str::to_string);
+                let moved_from = announced.filter(|a| *a != self.starts_at.text());
+                Ok(vec![(
+                    "moved_from",
+                    moved_from.map_or(Sql::Null, Sql::Text),
+                )])
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn after_write(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
+        match ctx.previous {
+            Some(previous) if self.start_changed(previous) => {
+                crate::tours::move_slots(ctx, self, previous)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl ImbusVisit {
+    /// Whether this input starts at another instant than the stored `previous` record.
+    fn start_changed(&self, previous: &serde_json::Value) -> bool {
+        previous
+            .get("starts_at")
+            .and_then(serde_json::Value::as_str)
+            != Some(self.starts_at.text().as_str())
     }
 }
 
@@ -304,6 +394,13 @@ impl Resource for Appointment {
         ("starts_at", "when the slot starts"),
         ("booked_by", "who booked"),
     ];
+
+    /// A freed slot of an IMBUS visit goes to the first resident on the visit's waiting list,
+    /// in the cancel's transaction (every cancel path runs this: the API's and the kiosk's).
+    fn after_cancel(ctx: &Ctx<'_>) -> StoreResult<()> {
+        crate::counselling::waiting::offer_freed_slot(ctx.tx, ctx.who, ctx.id, ctx.now)?;
+        Ok(())
+    }
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
         if ctx.previous.is_none() {

@@ -10,6 +10,7 @@ pub mod people;
 pub mod places;
 pub mod rides;
 pub mod series;
+pub mod tours;
 
 pub use callbacks::CallBack;
 pub use counselling::{Appointment, ConsultationHours, ImbusVisit, Slot};
@@ -19,3 +20,4 @@ pub use people::{Account, Caregiver, CaregiverLink, Resident, Role};
 pub use places::{Destination, Region, Stop, Village};
 pub use rides::{RideRequest, RouteStop};
 pub use series::RideSeries;
+pub use tours::{ImbusBus, ImbusClosedDay, ImbusCounsellor};

@@ -96,6 +96,19 @@ pub struct Village {
     /// The village's street names (no house numbers): a new resident at the kiosk picks theirs.
     #[serde(default)]
     pub streets: Vec<String>,
+    /// The IMBUS visits the village every this many weeks (1 to 8); none: not on the tour.
+    #[serde(default)]
+    pub imbus_every_weeks: Option<u32>,
+    /// How long the IMBUS stands in the village, minutes (15 to 480).
+    #[serde(default = "ninety")]
+    pub imbus_visit_minutes: u32,
+    /// The stop where the IMBUS stands; none: the village's first live stop by name.
+    #[serde(default)]
+    pub imbus_stop_id: Option<String>,
+}
+
+fn ninety() -> u32 {
+    90
 }
 
 /// A village has at most this many streets, each at most [`MAX_STREET_CHARS`] long.
@@ -107,13 +120,39 @@ impl Resource for Village {
     const NOUN: &'static str = "village";
     const CANCEL: Cancel = Cancel::Archive;
     const JSON_COLUMNS: &'static [&'static str] = &["streets"];
+    const REFS: &'static [(&'static str, &'static str)] = &[("imbus_stop_id", "stops")];
     const SYNCED: bool = true;
 
-    fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
+    fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
         check_name("name", &self.name)?;
         check_name("municipality", &self.municipality)?;
         check_coordinates("lat", self.lat, "lon", self.lon)?;
-        check_streets(&self.streets)
+        check_streets(&self.streets)?;
+        if self
+            .imbus_every_weeks
+            .is_some_and(|n| !(1..=8).contains(&n))
+        {
+            return Err(StoreError::invalid(
+                "imbus_every_weeks",
+                "must be a number of weeks from 1 to 8",
+            ));
+        }
+        if !(15..=480).contains(&self.imbus_visit_minutes) {
+            return Err(StoreError::invalid(
+                "imbus_visit_minutes",
+                "must be from 15 to 480 minutes",
+            ));
+        }
+        if let Some(stop) = &self.imbus_stop_id {
+            let village: Option<String> = column_of(ctx.tx, "stops", "village_id", stop)?;
+            if village.as_deref() != Some(ctx.id) {
+                return Err(StoreError::invalid(
+                    "imbus_stop_id",
+                    "the stop is not in this village",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

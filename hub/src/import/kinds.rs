@@ -253,6 +253,9 @@ impl Session<'_> {
                             .map(|list| list.split('|').map(|s| s.trim().to_string()).collect())
                             .unwrap_or_default(),
                         name: name.clone(),
+                        imbus_every_weeks: None,
+                        imbus_visit_minutes: 90,
+                        imbus_stop_id: None,
                     },
                     key: vec![name],
                     id: cells.id(),

@@ -732,6 +732,9 @@ Tierarzt,veterinary,Markt 2,38170,Schöppenstedt,52.14,10.77
             lat: 52.13,
             lon: 10.85,
             streets: Vec::new(),
+            imbus_every_weeks: None,
+            imbus_visit_minutes: 90,
+            imbus_stop_id: None,
         };
         store
             .blocking(|c| create(c, &Who::cli("test"), None, &by_hand))

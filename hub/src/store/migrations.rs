@@ -47,6 +47,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_village_streets",
         include_str!("../../../migrations/hub/0009_village_streets.sql"),
     ),
+    (
+        "0010_imbus_tours",
+        include_str!("../../../migrations/hub/0010_imbus_tours.sql"),
+    ),
+    (
+        "0011_counselling_days",
+        include_str!("../../../migrations/hub/0011_counselling_days.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -1,6 +1,8 @@
 //! The counselling screens' Rust side: what is offered (the IMBUS visits and this kiosk's
 //! consultation hours with their free slots, and the IMBUS timetable), built from the replica by
 //! pure functions; the resident's choices read back as an [`AppointmentDraft`]; the answer shown.
+//! A visit changed after publication says so ([`VisitChange`]): called off with the reason (never
+//! bookable then), moved with its earlier time and the reason, or a replacement.
 //!
 //! The UI never books itself: "Buchen" hands the draft to the `book` function given to [`init`],
 //! which returns at once; whoever books (the app, with `kiosk::core::book_appointment` on a worker
@@ -11,17 +13,19 @@
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
 use super::{
     AppWindow, CounsellingScreen, CounsellingSession, CounsellingSlot, CounsellingState,
-    ImbusScreen, ImbusVisit, Navigation, Page,
+    ImbusScreen, ImbusVisit, Navigation, Page, VisitChange as ShownChange,
 };
 use crate::core::{BookingResult, BookingStatus, SLOT_TAKEN, Topic};
-use crate::store::{ReplicaRow, Store, StoreResult};
+use crate::store::{BookingState, ReplicaRow, Store, StoreResult};
+use protocol::BookingCode;
+use protocol::sync::{AckOutcome, OutboxKind};
 
 /// How many visits the IMBUS timetable shows of this village, and of the neighbouring villages.
 pub const VISITS_SHOWN: usize = 8;
@@ -90,7 +94,71 @@ pub struct SlotOffer {
     pub time: NaiveTime,
 }
 
-/// An IMBUS visit or one day's consultation hours, with its free slots, earliest first.
+/// A reason up to this many characters fits on one line after "Fällt aus: " in every language
+/// at the normal text size; a longer one gets two.
+pub const SHORT_REASON: usize = 18;
+
+/// How an IMBUS visit changed after it was published, as residents are told. The reasons are the
+/// admin's German texts, shown as given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VisitChange {
+    /// `Some(reason)` when the visit was called off (the reason may be empty).
+    pub cancelled: Option<String>,
+    /// Where a moved visit began before, in the region's time zone.
+    pub moved_from: Option<NaiveDateTime>,
+    /// Why it was moved or added (may be empty).
+    pub reason: String,
+    /// It makes up for a visit that could not take place.
+    pub replacement: bool,
+}
+
+impl VisitChange {
+    /// The change a replica visit carries (`status`, `cancel_reason`, `moved_from`,
+    /// `change_reason`, `replacement`).
+    pub fn of(visit: &ReplicaRow, tz: Tz) -> VisitChange {
+        let trimmed = |name: &str| text(visit, name).unwrap_or_default().trim().to_string();
+        let replacement = visit
+            .body
+            .get("replacement")
+            .is_some_and(|r| r.as_bool() == Some(true) || r.as_i64() == Some(1));
+        VisitChange {
+            cancelled: (text(visit, "status") == Some("cancelled"))
+                .then(|| trimmed("cancel_reason")),
+            moved_from: instant(visit, "moved_from").map(|t| t.with_timezone(&tz).naive_local()),
+            reason: trimmed("change_reason"),
+            replacement,
+        }
+    }
+
+    /// The reason shown: the cancellation's, else the move's or replacement's.
+    pub fn shown_reason(&self) -> &str {
+        self.cancelled.as_deref().unwrap_or(&self.reason)
+    }
+
+    /// The text lines what changed takes: two for a reason longer than [`SHORT_REASON`]
+    /// characters (it wraps), else one.
+    pub fn reason_lines(&self) -> i32 {
+        if self.shown_reason().chars().count() > SHORT_REASON {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The text lines a list row of the visit takes: when and where, then what changed (with the
+    /// reason), then for a moved visit when it was before.
+    pub fn lines(&self) -> i32 {
+        let moved = i32::from(self.moved_from.is_some());
+        if self.cancelled.is_some() || self.moved_from.is_some() || self.replacement {
+            2 + self.reason_lines() + moved
+        } else {
+            2
+        }
+    }
+}
+
+/// An IMBUS visit or one day's consultation hours, with its free slots, earliest first; or an
+/// IMBUS visit here that was called off (no slots, shown so residents know).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     pub host: Host,
@@ -98,9 +166,13 @@ pub struct Session {
     pub date: NaiveDate,
     pub from: NaiveTime,
     pub to: NaiveTime,
+    /// When it ends: a cancelled visit is shown until then.
+    pub ends_at: DateTime<Utc>,
     /// The stop's name for a visit; empty for consultation hours (here, at the kiosk).
     pub place: String,
     pub slots: Vec<SlotOffer>,
+    /// How the visit changed (nothing for consultation hours).
+    pub change: VisitChange,
 }
 
 /// One line of the IMBUS timetable.
@@ -114,8 +186,7 @@ pub struct VisitLine {
     pub village: String,
     /// In this kiosk's village.
     pub here: bool,
-    /// `Some(reason)` when the visit was called off (the reason may be empty).
-    pub cancelled: Option<String>,
+    pub change: VisitChange,
 }
 
 /// Everything the counselling and IMBUS screens show.
@@ -161,7 +232,8 @@ fn find<'a>(rows: &'a [ReplicaRow], id: &str) -> Option<&'a ReplicaRow> {
 /// The free slots of this village at `now`, grouped into sessions, earliest first. A slot is
 /// offered when it is open, starts after `now`, is not in `held` (the slots this kiosk's outbox
 /// holds), and belongs to a published IMBUS visit in this village or to this kiosk's own
-/// consultation hours. Sessions without a free slot are left out.
+/// consultation hours. Sessions without a free slot are left out, but for the IMBUS visits in
+/// this village called off and not yet ended: they come without slots, never bookable.
 pub fn sessions(
     rows: &Rows,
     here: Here<'_>,
@@ -204,7 +276,11 @@ pub fn sessions(
     let mut sessions: Vec<Session> = found.into_iter().map(|(_, s)| s).collect();
     for s in &mut sessions {
         s.slots.sort_by_key(|o| o.starts_at);
+        if let Some(last) = s.slots.iter().map(|o| o.ends_at).max() {
+            s.ends_at = s.ends_at.max(last);
+        }
     }
+    sessions.extend(cancelled_here(rows, here, now, tz));
     sessions.sort_by_key(|s| (s.date, s.from, s.slots.first().map(|o| o.starts_at)));
     sessions
 }
@@ -224,22 +300,7 @@ fn session_of(
         if text(visit, "status") != Some("published") || village != Some(here.village_id) {
             return None;
         }
-        let (date, from) = local(instant(visit, "starts_at")?, tz);
-        let (_, to) = local(instant(visit, "ends_at")?, tz);
-        let place = text(visit, "stop_id")
-            .and_then(|id| find(&rows.stops, id))
-            .and_then(|stop| text(stop, "name"))
-            .unwrap_or_default()
-            .to_string();
-        let session = Session {
-            host: Host::Imbus,
-            date,
-            from,
-            to,
-            place,
-            slots: Vec::new(),
-        };
-        return Some((format!("visit/{visit_id}"), session));
+        return Some((format!("visit/{visit_id}"), visit_session(rows, visit, tz)?));
     }
     let hours_id = text(slot, "consultation_hours_id")?;
     let hours = find(&rows.hours, hours_id)?;
@@ -257,15 +318,55 @@ fn session_of(
         date,
         from: time("start_time").unwrap_or(slot_time),
         to: time("end_time").unwrap_or(slot_time),
+        ends_at: starts_at,
         place: String::new(),
         slots: Vec::new(),
+        change: VisitChange::default(),
     };
     Some((format!("hours/{hours_id}/{date}"), session))
 }
 
+/// An IMBUS visit as a session without slots yet: its day, hours, stop and change.
+fn visit_session(rows: &Rows, visit: &ReplicaRow, tz: Tz) -> Option<Session> {
+    let ends_at = instant(visit, "ends_at")?;
+    let (date, from) = local(instant(visit, "starts_at")?, tz);
+    let (_, to) = local(ends_at, tz);
+    let place = text(visit, "stop_id")
+        .and_then(|id| find(&rows.stops, id))
+        .and_then(|stop| text(stop, "name"))
+        .unwrap_or_default()
+        .to_string();
+    Some(Session {
+        host: Host::Imbus,
+        date,
+        from,
+        to,
+        ends_at,
+        place,
+        slots: Vec::new(),
+        change: VisitChange::of(visit, tz),
+    })
+}
+
+/// The IMBUS visits in this village called off that have not ended at `now`, without slots.
+fn cancelled_here<'a>(
+    rows: &'a Rows,
+    here: Here<'a>,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> impl Iterator<Item = Session> + 'a {
+    rows.visits
+        .iter()
+        .filter(move |v| {
+            text(v, "status") == Some("cancelled") && text(v, "village_id") == Some(here.village_id)
+        })
+        .filter_map(move |v| visit_session(rows, v, tz))
+        .filter(move |s| s.ends_at > now)
+}
+
 /// The IMBUS timetable at `now`: the next [`VISITS_SHOWN`] visits in `village_id`, then the
 /// next [`VISITS_SHOWN`] in the neighbouring villages (within [`NEIGHBOUR_KM`]), each part by
-/// time. Published and cancelled visits that have not ended; a cancelled one carries its reason.
+/// time. Published and cancelled visits that have not ended, each with its [`VisitChange`].
 pub fn timetable(rows: &Rows, village_id: &str, now: DateTime<Utc>, tz: Tz) -> Vec<VisitLine> {
     let position = |id: &str| {
         let village = find(&rows.villages, id)?;
@@ -275,11 +376,9 @@ pub fn timetable(rows: &Rows, village_id: &str, now: DateTime<Utc>, tz: Tz) -> V
     let centre = position(village_id);
     let mut lines: Vec<(DateTime<Utc>, VisitLine)> = Vec::new();
     for visit in &rows.visits {
-        let cancelled = match text(visit, "status") {
-            Some("published") => None,
-            Some("cancelled") => Some(text(visit, "cancel_reason").unwrap_or_default().to_string()),
-            _ => continue,
-        };
+        if !matches!(text(visit, "status"), Some("published" | "cancelled")) {
+            continue;
+        }
         let (Some(starts_at), Some(ends_at), Some(village)) = (
             instant(visit, "starts_at"),
             instant(visit, "ends_at"),
@@ -318,7 +417,7 @@ pub fn timetable(rows: &Rows, village_id: &str, now: DateTime<Utc>, tz: Tz) -> V
                 stop: name(&rows.stops, text(visit, "stop_id")),
                 village: name(&rows.villages, Some(village)),
                 here,
-                cancelled,
+                change: VisitChange::of(visit, tz),
             },
         ));
     }
@@ -339,6 +438,79 @@ fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
     let h = ((la2 - la1) / 2.0).sin().powi(2)
         + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
     2.0 * 6371.0 * h.sqrt().asin()
+}
+
+/// Whether the IMBUS visit of this kiosk's appointment `code` was called off: `Some(reason)` (the
+/// reason may be empty) when the replica holds its visit as cancelled; `None` when it takes place,
+/// the booking is no appointment of this kiosk, or it is not at an IMBUS visit. The visit is the
+/// one of the appointment's slot; when the slot has left the replica (cancelled with its visit),
+/// the visit in the appointment's village at its time. Blocks on SQLite.
+pub fn cancelled_visit_of(store: &Store, code: &BookingCode) -> StoreResult<Option<String>> {
+    let Some(booking) = store.booking_by_code(code)? else {
+        return Ok(None);
+    };
+    if booking.kind != OutboxKind::Appointment {
+        return Ok(None);
+    }
+    // What is known of the appointment, the latest last: the request, the hub's answer, and the
+    // hub's later change (replica kind `appointments` holds this kiosk's own only).
+    let mut known = vec![booking.body.clone()];
+    if let BookingState::Answered {
+        outcome: AckOutcome::Accepted { record },
+        ..
+    } = &booking.state
+    {
+        known.push(record.clone());
+    }
+    let id = booking.id.to_string();
+    if let Some(later) = store
+        .replica_list("appointments")?
+        .into_iter()
+        .find(|r| r.id == id)
+    {
+        known.push(later.body);
+    }
+    let field = |name: &str| {
+        known
+            .iter()
+            .rev()
+            .find_map(|k| k.get(name).and_then(Value::as_str))
+    };
+    let visits = store.replica_list("imbus_visits")?;
+    let slot = match field("slot_id") {
+        Some(slot_id) => store
+            .replica_list("slots")?
+            .into_iter()
+            .find(|r| r.id == slot_id),
+        None => None,
+    };
+    let visit = match &slot {
+        Some(slot) => text(slot, "visit_id").and_then(|v| find(&visits, v)),
+        None => match (field("village_id"), field("starts_at").and_then(parse)) {
+            (Some(village), Some(at)) => visits.iter().find(|v| {
+                text(v, "village_id") == Some(village)
+                    && instant(v, "starts_at").is_some_and(|s| s <= at)
+                    && instant(v, "ends_at").is_some_and(|e| at < e)
+            }),
+            _ => None,
+        },
+    };
+    Ok(visit
+        .filter(|v| text(v, "status") == Some("cancelled"))
+        .map(|v| {
+            text(v, "cancel_reason")
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        }))
+}
+
+/// Shows next to the booking on "Meine Buchung" that its IMBUS visit was called off, and why
+/// (`None`: nothing to say). Call it after [`super::booking::show`].
+pub fn show_booking_visit(app: &AppWindow, cancelled: Option<&str>) {
+    let screen = app.global::<CounsellingScreen>();
+    screen.set_booking_visit_cancelled(cancelled.is_some());
+    screen.set_booking_visit_reason(cancelled.unwrap_or_default().into());
 }
 
 /// What the resident chose, when "Buchen" is tapped.
@@ -407,10 +579,11 @@ pub fn set_offer(app: &AppWindow, offer: &Offer) {
                     })
                     .collect(),
             ),
+            change: shown_change(&s.change),
+            ends_at: rfc3339(s.ends_at),
         })
         .collect();
-    app.global::<CounsellingScreen>()
-        .set_sessions(model(sessions));
+    set_sessions(app, sessions);
     let visits: Vec<ImbusVisit> = offer
         .visits
         .iter()
@@ -421,12 +594,41 @@ pub fn set_offer(app: &AppWindow, offer: &Offer) {
             stop: v.stop.as_str().into(),
             village: v.village.as_str().into(),
             here: v.here,
-            cancelled: v.cancelled.is_some(),
-            reason: v.cancelled.as_deref().unwrap_or_default().into(),
+            change: shown_change(&v.change),
             ends_at: rfc3339(v.ends_at),
         })
         .collect();
-    app.global::<ImbusScreen>().set_visits(model(visits));
+    set_visits(app, visits);
+}
+
+/// A change as the screens show it; `lines` is the height of its list row in text lines.
+fn shown_change(change: &VisitChange) -> ShownChange {
+    let before = change.moved_from.unwrap_or_default();
+    ShownChange {
+        cancelled: change.cancelled.is_some(),
+        moved: change.moved_from.is_some(),
+        replacement: change.replacement,
+        reason: change.shown_reason().into(),
+        reason_lines: change.reason_lines(),
+        before_weekday: weekday(before.date()),
+        before_date: before.format("%d.%m.").to_string().into(),
+        before_time: before.format("%H:%M").to_string().into(),
+        lines: change.lines(),
+    }
+}
+
+/// The sessions list with its rows' heights (the pager needs them apart).
+fn set_sessions(app: &AppWindow, sessions: Vec<CounsellingSession>) {
+    let screen = app.global::<CounsellingScreen>();
+    screen.set_session_lines(model(sessions.iter().map(|s| s.change.lines).collect()));
+    screen.set_sessions(model(sessions));
+}
+
+/// The timetable with its rows' heights.
+fn set_visits(app: &AppWindow, visits: Vec<ImbusVisit>) {
+    let screen = app.global::<ImbusScreen>();
+    screen.set_visit_lines(model(visits.iter().map(|v| v.change.lines).collect()));
+    screen.set_visits(model(visits));
 }
 
 fn rfc3339(at: DateTime<Utc>) -> SharedString {
@@ -452,8 +654,8 @@ fn parse(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Drops slots that start at or before `now` (and sessions left without one) and visits that
-/// have ended.
+/// Drops slots that start at or before `now` (and sessions left without one; a cancelled visit
+/// once it has ended) and visits that have ended.
 pub fn drop_past(app: &AppWindow, now: DateTime<Utc>) {
     let future = |t: &SharedString| parse(t).is_some_and(|t| t > now);
     let screen = app.global::<CounsellingScreen>();
@@ -461,6 +663,9 @@ pub fn drop_past(app: &AppWindow, now: DateTime<Utc>) {
         .get_sessions()
         .iter()
         .filter_map(|mut s| {
+            if s.change.cancelled {
+                return future(&s.ends_at).then_some(s);
+            }
             let slots: Vec<CounsellingSlot> =
                 s.slots.iter().filter(|o| future(&o.starts_at)).collect();
             (!slots.is_empty()).then(|| {
@@ -469,14 +674,14 @@ pub fn drop_past(app: &AppWindow, now: DateTime<Utc>) {
             })
         })
         .collect();
-    screen.set_sessions(model(sessions));
-    let imbus = app.global::<ImbusScreen>();
-    let visits: Vec<ImbusVisit> = imbus
+    set_sessions(app, sessions);
+    let visits: Vec<ImbusVisit> = app
+        .global::<ImbusScreen>()
         .get_visits()
         .iter()
         .filter(|v| future(&v.ends_at))
         .collect();
-    imbus.set_visits(model(visits));
+    set_visits(app, visits);
 }
 
 /// The resident's choices so far; `None` before a slot and a topic are chosen.
@@ -527,6 +732,7 @@ pub fn forget(app: &AppWindow) {
     screen.set_topic(-1);
     screen.set_state(CounsellingState::Waiting);
     screen.set_code(SharedString::new());
+    show_booking_visit(app, None);
 }
 
 /// Shows the booking's answer with its code: confirmed, a stored request, the slot taken (then
@@ -556,6 +762,9 @@ pub fn show_result(app: &AppWindow, result: &BookingResult) {
             .get_sessions()
             .iter()
             .filter_map(|mut s| {
+                if s.change.cancelled {
+                    return Some(s);
+                }
                 let slots: Vec<CounsellingSlot> =
                     s.slots.iter().filter(|o| o.id != taken).collect();
                 (!slots.is_empty()).then(|| {
@@ -564,17 +773,23 @@ pub fn show_result(app: &AppWindow, result: &BookingResult) {
                 })
             })
             .collect();
-        screen.set_sessions(model(sessions));
+        set_sessions(app, sessions);
     }
     screen.set_state(state);
     app.global::<Navigation>().set_page(Page::CounsellingResult);
 }
 
-/// A fixed offer and a resident's choices for `kiosk screenshots`: the IMBUS at the Dorfplatz
-/// on Thursday 3 December 2026 (09:00–12:00, every 20 minutes), the consultation hours here on
-/// Friday, a visit on Monday; 09:20 on Thursday chosen, about loneliness. Its timetable has a
-/// cancelled visit and one in a neighbouring village.
-pub(crate) fn sample(app: &AppWindow) {
+/// The changed visit a screenshot shows first ([`sample_changes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SampleChange {
+    Cancelled,
+    Moved,
+    Replacement,
+}
+
+/// The fixed offer of the screenshots: with `first`, that changed visit leads the sessions and
+/// the timetable (a page shows what fits from the top).
+fn sample_offer(first: Option<SampleChange>) -> Offer {
     let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap_or_default();
     let hm = |h: u32, m: u32| NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
     // Berlin is UTC+1 in December.
@@ -593,15 +808,17 @@ pub(crate) fn sample(app: &AppWindow) {
             })
             .collect()
     };
-    let session = |host, d, from, to, place: &str, slots| Session {
+    let session = |host, d, from, to, place: &str, slots, change| Session {
         host,
         date: day(d),
         from: hm(from, 0),
         to: hm(to, 0),
+        ends_at: at(d, to, 0),
         place: place.into(),
         slots,
+        change,
     };
-    let visit = |d: u32, stop: &str, village: &str, here, cancelled: Option<&str>| VisitLine {
+    let visit = |d: u32, stop: &str, village: &str, here, change| VisitLine {
         date: day(d),
         from: hm(9, 0),
         to: hm(12, 0),
@@ -609,27 +826,67 @@ pub(crate) fn sample(app: &AppWindow) {
         stop: stop.into(),
         village: village.into(),
         here,
-        cancelled: cancelled.map(String::from),
+        change,
     };
-    let offer = Offer {
+    let cancelled = VisitChange {
+        cancelled: Some("Der Bus ist in der Werkstatt.".into()),
+        ..VisitChange::default()
+    };
+    let moved = VisitChange {
+        moved_from: Some(day(7).and_time(hm(9, 0))),
+        reason: "Am Montag ist Markt.".into(),
+        ..VisitChange::default()
+    };
+    let replacement = VisitChange {
+        replacement: true,
+        ..VisitChange::default()
+    };
+    let same = VisitChange::default;
+    let Some(first) = first else {
+        return Offer {
+            sessions: vec![
+                session(Host::Imbus, 3, 9, 12, "Dorfplatz", slots(3, 9, 9), same()),
+                session(Host::Kiosk, 4, 10, 12, "", slots(4, 10, 4), same()),
+                session(Host::Imbus, 7, 9, 12, "Dorfplatz", slots(7, 9, 9), same()),
+            ],
+            visits: vec![
+                visit(3, "Dorfplatz", "Groß Vahlberg", true, same()),
+                visit(10, "Dorfplatz", "Groß Vahlberg", true, cancelled),
+                visit(4, "Kirche", "Remlingen", false, same()),
+            ],
+        };
+    };
+    let (lead, lead_day, lead_slots) = match first {
+        SampleChange::Cancelled => (cancelled, 10, Vec::new()),
+        SampleChange::Moved => (moved, 8, slots(8, 9, 9)),
+        SampleChange::Replacement => (replacement, 11, slots(11, 9, 9)),
+    };
+    Offer {
         sessions: vec![
-            session(Host::Imbus, 3, 9, 12, "Dorfplatz", slots(3, 9, 9)),
-            session(Host::Kiosk, 4, 10, 12, "", slots(4, 10, 4)),
-            session(Host::Imbus, 7, 9, 12, "Dorfplatz", slots(7, 9, 9)),
+            session(
+                Host::Imbus,
+                lead_day,
+                9,
+                12,
+                "Dorfplatz",
+                lead_slots,
+                lead.clone(),
+            ),
+            session(Host::Imbus, 17, 9, 12, "Dorfplatz", slots(17, 9, 9), same()),
         ],
         visits: vec![
-            visit(3, "Dorfplatz", "Groß Vahlberg", true, None),
-            visit(
-                10,
-                "Dorfplatz",
-                "Groß Vahlberg",
-                true,
-                Some("Der Bus ist in der Werkstatt."),
-            ),
-            visit(4, "Kirche", "Remlingen", false, None),
+            visit(lead_day, "Dorfplatz", "Groß Vahlberg", true, lead),
+            visit(17, "Dorfplatz", "Groß Vahlberg", true, same()),
         ],
-    };
-    set_offer(app, &offer);
+    }
+}
+
+/// A fixed offer and a resident's choices for `kiosk screenshots`: the IMBUS at the Dorfplatz
+/// on Thursday 3 December 2026 (09:00–12:00, every 20 minutes), the consultation hours here on
+/// Friday, a visit on Monday; 09:20 on Thursday chosen, about loneliness. Its timetable has a
+/// cancelled visit and one in a neighbouring village.
+pub(crate) fn sample(app: &AppWindow) {
+    set_offer(app, &sample_offer(None));
     let screen = app.global::<CounsellingScreen>();
     if let Some(first) = screen.get_sessions().row_data(0) {
         screen.set_slots(first.slots.clone());
@@ -645,6 +902,13 @@ pub(crate) fn sample(app: &AppWindow) {
         }
     }
     screen.set_topic(4);
+}
+
+/// The screenshots' offer led by a changed visit: called off on 10 December (the bus in the
+/// workshop), moved from Monday 7 to Tuesday 8 December (market day), or a replacement on
+/// Friday 11 December; then an unchanged visit. [`sample`] puts the usual offer back.
+pub(crate) fn sample_changes(app: &AppWindow, first: SampleChange) {
+    set_offer(app, &sample_offer(Some(first)));
 }
 
 #[cfg(test)]
@@ -815,7 +1079,15 @@ mod tests {
                 (Host::Imbus, "Dorfplatz", vec!["sl-early", "sl-late"]),
                 // This kiosk's consultation hours on the same day, 10:00–12:00.
                 (Host::Kiosk, "", vec!["sl-hours"]),
+                // The visit of 5 December called off: shown, its open slot not offered.
+                (Host::Imbus, "Dorfplatz", vec![]),
             ]
+        );
+        assert_eq!(sessions[2].change.cancelled.as_deref(), Some(""));
+        assert!(
+            sessions[..2]
+                .iter()
+                .all(|s| s.change == VisitChange::default())
         );
         let visit = &sessions[0];
         assert_eq!(visit.date, NaiveDate::from_ymd_opt(2026, 12, 3).unwrap());
@@ -840,7 +1112,9 @@ mod tests {
         assert_eq!(sessions[0].slots.len(), 1, "{sessions:?}");
         let mut all_held = held();
         all_held.extend(["sl-early", "sl-late", "sl-hours"].map(String::from));
-        assert!(super::sessions(&rows(), HERE, &all_held, now(), TZ).is_empty());
+        let left = super::sessions(&rows(), HERE, &all_held, now(), TZ);
+        assert_eq!(left.len(), 1, "only the cancelled visit: {left:?}");
+        assert!(left[0].slots.is_empty() && left[0].change.cancelled.is_some());
         // Another kiosk of the region sees none of them: other village, other device.
         let there = Here {
             device_id: "k-remlingen",
@@ -866,7 +1140,7 @@ mod tests {
                     l.date.day(),
                     l.village.as_str(),
                     l.here,
-                    l.cancelled.as_deref(),
+                    l.change.cancelled.as_deref(),
                 )
             })
             .collect();
@@ -882,6 +1156,31 @@ mod tests {
         assert_eq!(lines[0].stop, "Dorfplatz");
         assert_eq!(lines[2].stop, "Kirche");
         assert_eq!(lines[0].from, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn a_change_is_read_from_the_visit_and_sized_in_lines() {
+        let mut moved = visit("vis-8", "v-vahlberg", 8, "published");
+        moved.body["moved_from"] = json!("2026-12-07T08:00:00Z");
+        moved.body["change_reason"] = json!("  Markt  ");
+        let change = VisitChange::of(&moved, TZ);
+        assert_eq!(
+            change.moved_from,
+            NaiveDate::from_ymd_opt(2026, 12, 7).and_then(|d| d.and_hms_opt(9, 0, 0))
+        );
+        assert_eq!((change.reason.as_str(), change.lines()), ("Markt", 4));
+        moved.body["change_reason"] = json!("Am Montag ist Markt auf dem Dorfplatz");
+        assert_eq!(VisitChange::of(&moved, TZ).lines(), 5);
+        let mut off = visit("vis-5", "v-vahlberg", 5, "cancelled");
+        assert_eq!(VisitChange::of(&off, TZ).lines(), 3, "no reason: one line");
+        off.body["cancel_reason"] = json!("Der Bus ist in der Werkstatt");
+        assert_eq!(VisitChange::of(&off, TZ).reason_lines(), 2);
+        let mut extra = visit("vis-11", "v-vahlberg", 11, "published");
+        extra.body["replacement"] = json!(1);
+        assert!(VisitChange::of(&extra, TZ).replacement);
+        extra.body["replacement"] = json!(0);
+        assert_eq!(VisitChange::of(&extra, TZ), VisitChange::default());
+        assert_eq!(VisitChange::default().lines(), 2);
     }
 
     #[test]

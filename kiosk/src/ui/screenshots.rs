@@ -11,6 +11,7 @@ use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferTyp
 use slint::platform::{Platform, WindowAdapter};
 use slint::{ComponentHandle, PhysicalSize, Rgb8Pixel};
 
+use super::counselling::SampleChange;
 use super::ride::{self, DestinationChoice};
 use super::{
     Activity, AppWindow, BookingScreen, HelpNeed, HelpScreen, LANGUAGES, Navigation, Page,
@@ -38,10 +39,14 @@ enum Shot {
     CounsellingConfirmed,
     CounsellingRequested,
     CounsellingTaken,
+    /// A list led by a changed IMBUS visit (`counselling::sample_changes`).
+    VisitChange(super::counselling::SampleChange, Page),
+    /// "Meine Buchung": an appointment whose IMBUS visit was called off.
+    BookingVisitCancelled,
 }
 
 /// The pictures drawn, with the first part of their file names.
-const SCREENS: [(Shot, &str); 44] = [
+const SCREENS: [(Shot, &str); 51] = [
     (Shot::Screen(Page::Start), "start"),
     (Shot::Screen(Page::Language), "language"),
     (Shot::Person(super::PersonStep::Who), "person-who"),
@@ -84,6 +89,31 @@ const SCREENS: [(Shot, &str); 44] = [
     (Shot::CounsellingConfirmed, "counselling-confirmed"),
     (Shot::CounsellingRequested, "counselling-requested"),
     (Shot::CounsellingTaken, "counselling-taken"),
+    (
+        Shot::VisitChange(SampleChange::Cancelled, Page::Imbus),
+        "imbus-cancelled",
+    ),
+    (
+        Shot::VisitChange(SampleChange::Moved, Page::Imbus),
+        "imbus-moved",
+    ),
+    (
+        Shot::VisitChange(SampleChange::Replacement, Page::Imbus),
+        "imbus-replacement",
+    ),
+    (
+        Shot::VisitChange(SampleChange::Cancelled, Page::CounsellingWhen),
+        "counselling-when-cancelled",
+    ),
+    (
+        Shot::VisitChange(SampleChange::Moved, Page::CounsellingWhen),
+        "counselling-when-moved",
+    ),
+    (
+        Shot::VisitChange(SampleChange::Replacement, Page::CounsellingWhen),
+        "counselling-when-replacement",
+    ),
+    (Shot::BookingVisitCancelled, "booking-visit-cancelled"),
     (Shot::MoreTime, "more-time"),
     (Shot::NoPaper, "print-no-paper"),
     (Shot::Screen(Page::StaffName), "staff-name"),
@@ -172,6 +202,7 @@ pub fn write_all(out: &Path, scene: &Scene) -> Result<Vec<PathBuf>, UiError> {
         for (shot, screen) in SCREENS {
             stage(&app, shot);
             let pixels = draw(&window);
+            unstage(&app, shot);
             let path = out.join(format!("{screen}-{}.png", lang.code));
             write_png(&path, &pixels)?;
             written.push(path);
@@ -269,7 +300,7 @@ fn sample_staff_session(app: &AppWindow) {
 /// number typed, the request stored) and "Meine Buchung" with a confirmed ride, its cancellation
 /// sent.
 fn sample_help_and_booking(app: &AppWindow, today: chrono::NaiveDate) {
-    use crate::requests::{BookingView, HelpService, Need, Opening, Sent, Standing, What};
+    use crate::requests::{HelpService, Need, Opening, Sent};
     let time = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
     let at_ten = today.and_time(time(10, 0));
     let service = HelpService {
@@ -294,20 +325,35 @@ fn sample_help_and_booking(app: &AppWindow, today: chrono::NaiveDate) {
     help::show_sent(app, &Sent::Stored);
 
     booking::init(app, |_| {}, |_| {});
-    let code = protocol::BookingCode::from_uuid(uuid::Uuid::from_u128(0x2026_1202));
+    let code = sample_code();
     app.global::<BookingScreen>()
         .set_typed(code.to_string().into());
-    let view = BookingView {
-        code,
+    booking::show(
+        app,
+        &code,
+        Some(&sample_ride_view()),
+        chrono_tz::Europe::Berlin,
+    );
+    booking::show_cancelled(app, &Sent::Stored);
+}
+
+/// The booking code of the pictures' bookings.
+fn sample_code() -> protocol::BookingCode {
+    protocol::BookingCode::from_uuid(uuid::Uuid::from_u128(0x2026_1202))
+}
+
+/// "Meine Buchung" of the pictures: a confirmed ride to the doctor.
+fn sample_ride_view() -> crate::requests::BookingView {
+    use crate::requests::{BookingView, Standing, What};
+    BookingView {
+        code: sample_code(),
         what: What::Ride,
         from: Some("2026-12-03T08:10:00Z".into()),
         until: Some("2026-12-03T08:30:00Z".into()),
         place: Some("Praxis Dr. Weber".into()),
         home: false,
         standing: Standing::Confirmed,
-    };
-    booking::show(app, &code, Some(&view), chrono_tz::Europe::Berlin);
-    booking::show_cancelled(app, &Sent::Stored);
+    }
 }
 
 /// A new resident half way, a caregiver's two people: what the "Für wen?" steps show.
@@ -411,12 +457,48 @@ fn stage(app: &AppWindow, shot: Shot) {
             app.global::<Navigation>().set_page(Page::Start);
             app.global::<Activity>().set_asking(true);
         }
+        Shot::VisitChange(first, page) => {
+            super::counselling::sample_changes(app, first);
+            app.global::<Navigation>().set_page(page);
+        }
+        Shot::BookingVisitCancelled => {
+            use crate::requests::{BookingView, Standing, What};
+            let view = BookingView {
+                code: sample_code(),
+                what: What::Appointment,
+                from: Some("2026-12-10T08:20:00Z".into()),
+                until: Some("2026-12-10T08:40:00Z".into()),
+                place: Some("Groß Vahlberg".into()),
+                home: false,
+                standing: Standing::Confirmed,
+            };
+            booking::show(app, &sample_code(), Some(&view), chrono_tz::Europe::Berlin);
+            super::counselling::show_booking_visit(app, Some("Der Bus ist in der Werkstatt."));
+        }
         Shot::NoPaper => {
             app.global::<Navigation>().set_page(Page::Start);
             let printing = app.global::<super::Printing>();
             printing.set_state(super::PrintState::NoPaper);
             printing.set_code(protocol::BookingCode::from_uuid(id).to_string().into());
         }
+    }
+}
+
+/// Puts back what a picture of a changed visit changed, for the pictures after it.
+fn unstage(app: &AppWindow, shot: Shot) {
+    match shot {
+        Shot::VisitChange(..) => super::counselling::sample(app),
+        Shot::BookingVisitCancelled => {
+            booking::show(
+                app,
+                &sample_code(),
+                Some(&sample_ride_view()),
+                chrono_tz::Europe::Berlin,
+            );
+            booking::show_cancelled(app, &crate::requests::Sent::Stored);
+            super::counselling::show_booking_visit(app, None);
+        }
+        _ => {}
     }
 }
 
