@@ -305,6 +305,55 @@ async fn repeating_a_create_returns_the_first_answer_and_makes_nothing_new() {
 }
 
 #[tokio::test]
+async fn a_create_repeated_across_an_upgrade_that_added_fields_is_still_a_repeat() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 0).await;
+    let village = id();
+    let body = json!({"id": village, "region_id": f.region, "name": "Groß Vahlberg",
+                      "municipality": "Vahlberg", "lat": 52.11, "lon": 10.69});
+    let first = hub.post("/api/v1/villages", body.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:#}", first.body);
+
+    // As an older hub kept it: the answer without the IMBUS fields of migration 0010, and a hash
+    // over fewer fields.
+    let mut old_answer = first.body.clone();
+    for added in ["imbus_every_weeks", "imbus_visit_minutes", "imbus_stop_id"] {
+        old_answer.as_object_mut().unwrap().remove(added);
+    }
+    let (kind, entity, answer) = ("villages", village.clone(), old_answer.to_string());
+    hub.store
+        .blocking(move |c| {
+            c.execute(
+                "UPDATE idempotent_creates SET request_hash = 'older', response = ?3
+                 WHERE kind = ?1 AND id = ?2",
+                [kind, entity.as_str(), answer.as_str()],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let audits = hub.count("audit_log");
+
+    // The same body again (the new fields take their defaults): the first answer, nothing written.
+    let again = hub.post("/api/v1/villages", body.clone()).await;
+    assert_eq!(again.status, StatusCode::OK, "{:#}", again.body);
+    assert_eq!(again.body, old_answer);
+    assert_eq!(hub.count("audit_log"), audits);
+
+    // A value for an added field that the record does not have is other content.
+    let mut other = body.clone();
+    other["imbus_every_weeks"] = json!(2);
+    let clash = hub.post("/api/v1/villages", other).await;
+    assert_eq!(clash.status, StatusCode::CONFLICT, "{:#}", clash.body);
+    // And so is a changed old field.
+    let mut other = body;
+    other["name"] = json!("Klein Vahlberg");
+    let clash = hub.post("/api/v1/villages", other).await;
+    assert_eq!(clash.status, StatusCode::CONFLICT, "{:#}", clash.body);
+    assert_eq!(hub.count("audit_log"), audits);
+    hub.stop().await;
+}
+
+#[tokio::test]
 async fn lists_page_and_filter() {
     let hub = TestHub::start().await;
     let f = fixture(&hub, 0).await;

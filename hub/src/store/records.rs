@@ -182,7 +182,7 @@ pub fn create_in<R: Resource>(
         )
         .optional()?;
     if let Some((hash, response)) = earlier {
-        if hash != request_hash {
+        if hash != request_hash && !repeat_from_before_upgrade::<R>(tx, &id, &fields, &response)? {
             return Err(StoreError::Conflict(format!(
                 "{} {id} was already created with other content; use a new id or update it",
                 R::NOUN
@@ -250,6 +250,32 @@ pub fn create_in<R: Resource>(
         record,
         replayed: false,
     })
+}
+
+/// Whether `fields` repeat a create that an older hub answered, before a migration added fields
+/// to the resource: the old request hash covered fewer fields, so it cannot match. It is the same
+/// content when every field the stored answer has is equal, and every field it lacks equals the
+/// row's value (the migration's default, unless the record was changed since). Anything else is
+/// other content.
+fn repeat_from_before_upgrade<R: Resource>(
+    tx: &Connection,
+    id: &str,
+    fields: &Map<String, Value>,
+    response: &str,
+) -> StoreResult<bool> {
+    let Ok(Value::Object(answer)) = serde_json::from_str::<Value>(response) else {
+        return Ok(false);
+    };
+    if fields.keys().all(|name| answer.contains_key(name)) {
+        return Ok(false);
+    }
+    let Value::Object(row) = read_row::<R>(tx, id)? else {
+        return Ok(false);
+    };
+    Ok(fields.iter().all(|(name, value)| match answer.get(name) {
+        Some(answered) => answered == value,
+        None => row.get(name) == Some(value),
+    }))
 }
 
 /// Reads one record.
