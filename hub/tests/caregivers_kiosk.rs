@@ -8,75 +8,16 @@ use std::process::{Command, Stdio};
 
 use chrono::{SecondsFormat, Utc};
 use protocol::ResidentNumber;
-use protocol::device::{ENROL_PATH, SYNC_PATH};
+use protocol::device::SYNC_PATH;
 use protocol::people::CAREGIVER_SESSIONS_PATH;
-use rcgen::{CertificateParams, DnType, KeyPair};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::common::kiosk::Kiosk;
 use crate::common::{Answer, Fixture, TestHub, ahead, answer, fixture, id};
 
-/// An enrolled kiosk: a client that shows its certificate.
-struct Kiosk {
-    client: reqwest::Client,
-}
-
 impl Kiosk {
-    async fn enrol(hub: &TestHub, device: &str) -> Kiosk {
-        let code = hub
-            .post(
-                &format!("/api/v1/devices/{device}/enrolment-code"),
-                json!({}),
-            )
-            .await;
-        assert_eq!(code.status, StatusCode::CREATED, "{:#}", code.body);
-        let key = KeyPair::generate().expect("key pair");
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.distinguished_name.push(DnType::CommonName, "kiosk");
-        let csr = params
-            .serialize_request(&key)
-            .expect("csr")
-            .pem()
-            .expect("pem");
-        let enrolled = answer(
-            hub.client
-                .post(hub.url(ENROL_PATH))
-                .json(&json!({"api_version": 1, "code": code.body["code"], "csr_pem": csr}))
-                .send()
-                .await
-                .expect("request sent"),
-        )
-        .await;
-        assert_eq!(enrolled.status, StatusCode::CREATED, "{:#}", enrolled.body);
-        let cert = enrolled.body["certificate_pem"].as_str().expect("cert");
-        let hub_cert = std::fs::read(hub.dir.path().join("tls/hub-cert.pem")).expect("hub cert");
-        let identity =
-            reqwest::Identity::from_pem(format!("{cert}\n{}", key.serialize_pem()).as_bytes())
-                .expect("identity");
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&hub_cert).expect("pem"))
-            .identity(identity)
-            .resolve("localhost", hub.addr)
-            .build()
-            .expect("client");
-        Kiosk { client }
-    }
-
-    async fn post(&self, hub: &TestHub, path: &str, body: Value) -> Answer {
-        answer(
-            self.client
-                .post(hub.url(path))
-                .json(&body)
-                .send()
-                .await
-                .expect("request sent"),
-        )
-        .await
-    }
-
     /// Sends entries through the sync route; the hub's acks.
     async fn sync(&self, hub: &TestHub, entries: &[Value]) -> Vec<Value> {
         let answer = self
@@ -90,7 +31,7 @@ impl Kiosk {
         answer.body["acks"].as_array().expect("acks").clone()
     }
 
-    async fn login(&self, hub: &TestHub, phone: &str, pin: &str) -> Answer {
+    async fn caregiver_login(&self, hub: &TestHub, phone: &str, pin: &str) -> Answer {
         self.post(
             hub,
             CAREGIVER_SESSIONS_PATH,
@@ -388,7 +329,9 @@ async fn a_caregiver_logs_in_with_phone_and_pin_and_books_for_a_linked_resident(
     assert!(!read.body.to_string().contains("argon2"), "{:#}", read.body);
 
     // The fixture's caregiver phone is "0171 2345678"; typed as digits, or internationally.
-    let session = kiosk.login(&hub, "+49 171 2345678", "480517").await;
+    let session = kiosk
+        .caregiver_login(&hub, "+49 171 2345678", "480517")
+        .await;
     assert_eq!(session.status, StatusCode::OK, "{:#}", session.body);
     assert_eq!(session.body["caregiver_id"], f.caregiver);
     let residents = session.body["residents"].as_array().expect("residents");
@@ -478,11 +421,11 @@ async fn wrong_pins_count_and_lock_and_other_regions_are_refused() {
         assert_eq!(refused.body["field"], field, "{body}");
     }
     // An unknown phone number reads like a wrong PIN, and counts nothing.
-    let unknown = kiosk.login(&hub, "0999 123456", "480517").await;
+    let unknown = kiosk.caregiver_login(&hub, "0999 123456", "480517").await;
     assert_eq!(unknown.status, StatusCode::FORBIDDEN);
 
     for left in (1..5).rev() {
-        let wrong = kiosk.login(&hub, "0171 2345678", "111222").await;
+        let wrong = kiosk.caregiver_login(&hub, "0171 2345678", "111222").await;
         assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{:#}", wrong.body);
         assert!(
             wrong.body["detail"]
@@ -493,7 +436,7 @@ async fn wrong_pins_count_and_lock_and_other_regions_are_refused() {
             wrong.body
         );
     }
-    let fifth = kiosk.login(&hub, "0171 2345678", "111222").await;
+    let fifth = kiosk.caregiver_login(&hub, "0171 2345678", "111222").await;
     assert_eq!(
         fifth.status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -501,7 +444,7 @@ async fn wrong_pins_count_and_lock_and_other_regions_are_refused() {
         fifth.body
     );
     // Locked: even the right PIN is refused for 15 minutes.
-    let locked = kiosk.login(&hub, "0171 2345678", "480517").await;
+    let locked = kiosk.caregiver_login(&hub, "0171 2345678", "480517").await;
     assert_eq!(
         locked.status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -532,13 +475,13 @@ async fn wrong_pins_count_and_lock_and_other_regions_are_refused() {
             Ok(())
         })
         .expect("unlock");
-    let right = kiosk.login(&hub, "0171 2345678", "480517").await;
+    let right = kiosk.caregiver_login(&hub, "0171 2345678", "480517").await;
     assert_eq!(right.status, StatusCode::OK, "{:#}", right.body);
 
     // A kiosk of another region does not find this caregiver.
     let g = fixture(&hub, 1).await;
     let theirs = Kiosk::enrol(&hub, &g.device).await;
-    let other = theirs.login(&hub, "0171 2345678", "480517").await;
+    let other = theirs.caregiver_login(&hub, "0171 2345678", "480517").await;
     assert_eq!(other.status, StatusCode::FORBIDDEN, "{:#}", other.body);
     // …nor may its kiosk book with this caregiver.
     let acks = theirs

@@ -7,76 +7,17 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use chrono::{Duration, SecondsFormat, TimeZone, Utc};
-use protocol::device::{ENROL_PATH, SYNC_PATH};
+use protocol::device::SYNC_PATH;
 use protocol::staff::STAFF_SESSIONS_PATH;
-use rcgen::{CertificateParams, DnType, KeyPair};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::common::kiosk::Kiosk;
 use crate::common::{Answer, Fixture, TestHub, ahead, answer, fixture, id};
 
-/// An enrolled kiosk: a client that shows its certificate.
-struct Kiosk {
-    client: reqwest::Client,
-}
-
 impl Kiosk {
-    async fn enrol(hub: &TestHub, device: &str) -> Kiosk {
-        let code = hub
-            .post(
-                &format!("/api/v1/devices/{device}/enrolment-code"),
-                json!({}),
-            )
-            .await;
-        assert_eq!(code.status, StatusCode::CREATED, "{:#}", code.body);
-        let key = KeyPair::generate().expect("key pair");
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.distinguished_name.push(DnType::CommonName, "kiosk");
-        let csr = params
-            .serialize_request(&key)
-            .expect("csr")
-            .pem()
-            .expect("pem");
-        let enrolled = answer(
-            hub.client
-                .post(hub.url(ENROL_PATH))
-                .json(&json!({"api_version": 1, "code": code.body["code"], "csr_pem": csr}))
-                .send()
-                .await
-                .expect("request sent"),
-        )
-        .await;
-        assert_eq!(enrolled.status, StatusCode::CREATED, "{:#}", enrolled.body);
-        let cert = enrolled.body["certificate_pem"].as_str().expect("cert");
-        let hub_cert = std::fs::read(hub.dir.path().join("tls/hub-cert.pem")).expect("hub cert");
-        let identity =
-            reqwest::Identity::from_pem(format!("{cert}\n{}", key.serialize_pem()).as_bytes())
-                .expect("identity");
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&hub_cert).expect("pem"))
-            .identity(identity)
-            .resolve("localhost", hub.addr)
-            .build()
-            .expect("client");
-        Kiosk { client }
-    }
-
-    async fn post(&self, hub: &TestHub, path: &str, body: Value) -> Answer {
-        answer(
-            self.client
-                .post(hub.url(path))
-                .json(&body)
-                .send()
-                .await
-                .expect("request sent"),
-        )
-        .await
-    }
-
-    async fn login(&self, hub: &TestHub, session: Uuid, username: &str, pin: &str) -> Answer {
+    async fn staff_login(&self, hub: &TestHub, session: Uuid, username: &str, pin: &str) -> Answer {
         self.post(
             hub,
             STAFF_SESSIONS_PATH,
@@ -385,7 +326,9 @@ async fn a_kiosk_pin_is_set_by_an_admin_or_the_account_itself() {
         String::from_utf8_lossy(&out.stderr)
     );
     let kiosk = Kiosk::enrol(&hub, &f.device).await;
-    let login = kiosk.login(&hub, Uuid::new_v4(), "otto", "654321").await;
+    let login = kiosk
+        .staff_login(&hub, Uuid::new_v4(), "otto", "654321")
+        .await;
     assert_eq!(login.status, StatusCode::CREATED, "{:#}", login.body);
     assert_eq!(login.body["display_name"], "Otto Brandt");
 }
@@ -403,7 +346,7 @@ async fn a_kiosk_logs_in_with_the_right_pin_and_is_locked_out_after_five_wrong_o
     let kiosk = Kiosk::enrol(&hub, &f.device).await;
 
     let session = Uuid::new_v4();
-    let opened = kiosk.login(&hub, session, "hanna", "246810").await;
+    let opened = kiosk.staff_login(&hub, session, "hanna", "246810").await;
     assert_eq!(opened.status, StatusCode::CREATED, "{:#}", opened.body);
     assert_eq!(opened.body["session_id"], session.to_string());
     assert_eq!(opened.body["display_name"], "Hanna Demir");
@@ -429,17 +372,23 @@ async fn a_kiosk_logs_in_with_the_right_pin_and_is_locked_out_after_five_wrong_o
     assert!(!opened.body.to_string().contains("Köhler"));
 
     // The same id again is the same session; from another kiosk it is refused.
-    let again = kiosk.login(&hub, session, "hanna", "246810").await;
+    let again = kiosk.staff_login(&hub, session, "hanna", "246810").await;
     assert_eq!(again.status, StatusCode::CREATED, "{:#}", again.body);
     assert_eq!(again.body["expires_at"], opened.body["expires_at"]);
     assert_eq!(hub.count("staff_sessions"), 1);
     let other_kiosk = Kiosk::enrol(&hub, &elsewhere_device).await;
-    let stolen = other_kiosk.login(&hub, session, "hanna", "246810").await;
+    let stolen = other_kiosk
+        .staff_login(&hub, session, "hanna", "246810")
+        .await;
     assert_eq!(stolen.status, StatusCode::CONFLICT, "{:#}", stolen.body);
 
     // A wrong PIN and an unknown username get the same answer.
-    let wrong_pin = kiosk.login(&hub, Uuid::new_v4(), "hanna", "000000").await;
-    let wrong_user = kiosk.login(&hub, Uuid::new_v4(), "hannah", "246810").await;
+    let wrong_pin = kiosk
+        .staff_login(&hub, Uuid::new_v4(), "hanna", "000000")
+        .await;
+    let wrong_user = kiosk
+        .staff_login(&hub, Uuid::new_v4(), "hannah", "246810")
+        .await;
     for refused in [&wrong_pin, &wrong_user] {
         assert_eq!(
             refused.status,
@@ -457,10 +406,14 @@ async fn a_kiosk_logs_in_with_the_right_pin_and_is_locked_out_after_five_wrong_o
 
     // Four more wrong tries lock the PIN: then even the right one is refused with 423.
     for _ in 0..4 {
-        let refused = kiosk.login(&hub, Uuid::new_v4(), "hanna", "135790").await;
+        let refused = kiosk
+            .staff_login(&hub, Uuid::new_v4(), "hanna", "135790")
+            .await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     }
-    let locked = kiosk.login(&hub, Uuid::new_v4(), "hanna", "246810").await;
+    let locked = kiosk
+        .staff_login(&hub, Uuid::new_v4(), "hanna", "246810")
+        .await;
     assert_eq!(locked.status, StatusCode::LOCKED, "{:#}", locked.body);
     assert_eq!(hub.count("staff_sessions"), 1);
     // After the 15 minutes the right PIN works again.
@@ -469,7 +422,9 @@ async fn a_kiosk_logs_in_with_the_right_pin_and_is_locked_out_after_five_wrong_o
         "UPDATE staff_pins SET locked_until = ?1",
         &[&(Utc::now() - Duration::seconds(1)).to_rfc3339_opts(SecondsFormat::Secs, true)],
     );
-    let later = kiosk.login(&hub, Uuid::new_v4(), "hanna", "246810").await;
+    let later = kiosk
+        .staff_login(&hub, Uuid::new_v4(), "hanna", "246810")
+        .await;
     assert_eq!(later.status, StatusCode::CREATED, "{:#}", later.body);
     assert_eq!(hub.count("staff_sessions"), 2);
 
@@ -558,7 +513,7 @@ async fn outcomes_arrive_through_the_sync_once_and_only_for_this_kiosk() {
     let kiosk = Kiosk::enrol(&hub, &f.device).await;
     let other_kiosk = Kiosk::enrol(&hub, &elsewhere_device).await;
     let session = Uuid::new_v4();
-    let opened = kiosk.login(&hub, session, "hanna", "246810").await;
+    let opened = kiosk.staff_login(&hub, session, "hanna", "246810").await;
     assert_eq!(opened.status, StatusCode::CREATED, "{:#}", opened.body);
 
     let outcome = |appointment: &str, status: &str, topic: &str, referral: Value| {

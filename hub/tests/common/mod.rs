@@ -1,5 +1,7 @@
 //! A hub on a free loopback port with a fresh database, and a client that trusts its certificate.
 
+pub mod kiosk;
+
 use std::net::SocketAddr;
 
 use hub::config::Config;
