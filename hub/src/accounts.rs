@@ -129,6 +129,188 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Failed password or code tries in a row that lock an account.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MINUTES: i64 = 15;
+
+/// What a log-in needs to know of an account.
+#[derive(Clone, Debug)]
+pub struct LoginAccount {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub region_id: Option<String>,
+    pub password_hash: Option<String>,
+    pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The TOTP secret (set up or being set up) and whether a code confirmed it.
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_confirmed: bool,
+    pub totp_last_step: Option<i64>,
+}
+
+impl LoginAccount {
+    /// The lock's end, if the account is locked at `now`.
+    pub fn locked_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.locked_until.filter(|until| *until > now)
+    }
+
+    /// Whether the role logs in with a second factor.
+    pub fn needs_totp(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Dispatcher)
+    }
+}
+
+/// A live account by username or id, for logging in.
+pub fn login_account(
+    conn: &rusqlite::Connection,
+    username_or_id: &str,
+) -> StoreResult<Option<LoginAccount>> {
+    use rusqlite::OptionalExtension;
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let row: Option<Row> = conn
+        .query_row(
+            "SELECT id, username, role, region_id, password_hash, locked_until, totp_secret,
+                    totp_confirmed_at, totp_last_step
+             FROM accounts WHERE (username = ?1 OR id = ?1) AND archived_at IS NULL",
+            [username_or_id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((
+        id,
+        username,
+        role,
+        region_id,
+        password_hash,
+        locked_until,
+        secret,
+        confirmed,
+        last_step,
+    )) = row
+    else {
+        return Ok(None);
+    };
+    let role: Role = serde_json::from_value(serde_json::Value::String(role))
+        .map_err(|e| StoreError::Internal(format!("bad role: {e}")))?;
+    let locked_until = locked_until
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(&t)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|e| StoreError::Internal(format!("locked_until {t}: {e}")))
+        })
+        .transpose()?;
+    let totp_secret = secret
+        .map(|s| hex::decode(&s).map_err(|e| StoreError::Internal(format!("totp secret: {e}"))))
+        .transpose()?;
+    Ok(Some(LoginAccount {
+        id,
+        username,
+        role,
+        region_id,
+        password_hash,
+        locked_until,
+        totp_secret,
+        totp_confirmed: confirmed.is_some(),
+        totp_last_step: last_step,
+    }))
+}
+
+/// Writes a log-in event (`ok`, `wrong_password`, `wrong_code`, `locked`, `unknown_user`,
+/// `logout`, `expired`).
+pub fn login_event(
+    conn: &rusqlite::Connection,
+    username: &str,
+    account_id: Option<&str>,
+    outcome: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO login_events (at, username, account_id, outcome) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            username,
+            account_id,
+            outcome
+        ],
+    )?;
+    Ok(())
+}
+
+/// Counts a failed try; the fifth in a row locks the account for [`LOCK_MINUTES`] and ends its
+/// sessions. Returns the lock's end when this try locked it.
+pub fn record_failure(
+    conn: &rusqlite::Connection,
+    account: &LoginAccount,
+    outcome: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+    login_event(conn, &account.username, Some(&account.id), outcome, now)?;
+    let failed: i64 = conn.query_row(
+        "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
+        [&account.id],
+        |r| r.get(0),
+    )?;
+    if failed < MAX_FAILED_LOGINS {
+        return Ok(None);
+    }
+    let until = now + chrono::Duration::minutes(LOCK_MINUTES);
+    conn.execute(
+        "UPDATE accounts SET failed_logins = 0, locked_until = ?2 WHERE id = ?1",
+        params![
+            account.id,
+            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ],
+    )?;
+    crate::web::session::end_all(conn, &account.id, now)?;
+    Ok(Some(until))
+}
+
+/// Clears the failure count after a successful step.
+pub fn record_success(
+    conn: &rusqlite::Connection,
+    account: &LoginAccount,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+        [&account.id],
+    )?;
+    login_event(conn, &account.username, Some(&account.id), "ok", now)
+}
+
+/// An argon2id hash of nothing anyone knows, checked when a username is unknown so that the
+/// answer takes as long as for a known one.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&random_password()).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,8 +21,8 @@ use crate::domain::common::{Instant, LocalTime, OpeningInterval, Weekday, local_
 use crate::domain::counselling::{AppointmentChannel, Topic};
 use crate::domain::rides::Channel;
 use crate::domain::{
-    Appointment, Caregiver, CaregiverLink, Device, ImbusBus, ImbusCounsellor, Region, Resident,
-    RideRequest, Shift, Village,
+    Appointment, Caregiver, CaregiverLink, ConsentHow, Device, ImbusBus, ImbusCounsellor, Region,
+    Resident, RideRequest, Shift, Village,
 };
 use crate::import::{self, ImportError, ImportKind, Source};
 use crate::store::logs::Who;
@@ -492,6 +492,7 @@ impl<'a> Demo<'a> {
                     caregiver_id: caregiver_id.clone(),
                     resident_id: residents[r].clone(),
                     consent_at: consent,
+                    consent_how: ConsentHow::Paper,
                 };
                 self.create(
                     self.id("caregiver_links", &format!("{name}/{}", RESIDENTS[r].0)),
@@ -526,6 +527,7 @@ impl<'a> Demo<'a> {
                     region_id: self.region_id.into(),
                     vehicle_id: self.vehicle(vehicle),
                     driver_name: Some(drivers[d % 2].into()),
+                    driver_account_id: None,
                     starts_at: self.local(*day, start)?,
                     ends_at: self.local(*day, end)?,
                     break_after: Some(self.local(*day, break_at)?),

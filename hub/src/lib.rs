@@ -20,3 +20,4 @@ pub mod staff;
 pub mod store;
 pub mod sync;
 pub mod tours;
+pub mod web;

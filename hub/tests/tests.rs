@@ -14,3 +14,4 @@ mod rides;
 mod staff;
 mod sync;
 mod tours;
+mod web_login;

@@ -10,7 +10,6 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use base64::Engine;
-use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
@@ -74,9 +73,6 @@ impl CredentialCache {
     }
 }
 
-/// id, username, role, region, password hash of an account.
-type AccountRow = (String, String, String, Option<String>, Option<String>);
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -89,27 +85,28 @@ impl FromRequestParts<AppState> for Caller {
         let caller = state
             .store
             .run(move |conn| {
-                let row: Option<AccountRow> = conn
-                    .query_row(
-                        "SELECT id, username, role, region_id, password_hash FROM accounts
-                         WHERE username = ?1 AND archived_at IS NULL",
-                        [&username],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                    )
-                    .optional()?;
-                let Some((id, username, role, region_id, Some(hash))) = row else {
+                let now = chrono::Utc::now();
+                let Some(account) = crate::accounts::login_account(conn, &username)? else {
                     return Ok(None);
                 };
-                if !verify_password(&password, &hash) {
+                // The same lock-out as the web log-in: five wrong passwords in a row lock the
+                // account for 15 minutes, for the API too.
+                if account.username != username || account.locked_at(now).is_some() {
                     return Ok(None);
                 }
-                let role: Role = serde_json::from_value(serde_json::Value::String(role))
-                    .map_err(|e| crate::store::StoreError::Internal(format!("bad role: {e}")))?;
+                let ok = account
+                    .password_hash
+                    .as_deref()
+                    .is_some_and(|hash| verify_password(&password, hash));
+                if !ok {
+                    crate::accounts::record_failure(conn, &account, "wrong_password", now)?;
+                    return Ok(None);
+                }
                 Ok(Some(Caller {
-                    account_id: id,
-                    username,
-                    role,
-                    region_id,
+                    account_id: account.id,
+                    username: account.username,
+                    role: account.role,
+                    region_id: account.region_id,
                 }))
             })
             .await?

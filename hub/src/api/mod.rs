@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router {
     .merge(device_caregivers::routes())
     .merge(tours::routes(Router::new()))
     .merge(counselling::routes())
+    .merge(crate::web::routes())
     .route(protocol::device::SYNC_PATH, axum::routing::post(sync::sync))
     .fallback(|| async {
         ApiError::NotFound {
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         // Device paths need an enrolled device's certificate (see `devices::gate`).
         .layer(middleware::from_fn_with_state(state.clone(), devices::gate))
         .with_state(state)
+        .layer(middleware::from_fn(crate::web::page_headers))
         .layer(middleware::from_fn(request_scope))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {

@@ -1,5 +1,6 @@
 //! The ride service's fleet: vehicles and the drivers' shifts on them.
 
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -51,6 +52,9 @@ pub struct Shift {
     pub vehicle_id: String,
     #[serde(default)]
     pub driver_name: Option<String>,
+    /// The driver account whose phone page shows this shift's run sheet.
+    #[serde(default)]
+    pub driver_account_id: Option<String>,
     pub starts_at: Instant,
     pub ends_at: Instant,
     /// Earliest start of the break.
@@ -67,15 +71,32 @@ impl Resource for Shift {
         value: "cancelled",
         reason_column: Some("cancel_reason"),
     };
-    const REFS: &'static [(&'static str, &'static str)] = &[("vehicle_id", "vehicles")];
+    const REFS: &'static [(&'static str, &'static str)] = &[
+        ("vehicle_id", "vehicles"),
+        ("driver_account_id", "accounts"),
+    ];
     const FILTERS: Filters = Filters {
         time: Some("starts_at"),
         village: None,
         status: true,
     };
 
-    fn validate(&self, _ctx: &Ctx<'_>) -> StoreResult<()> {
+    fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
         check_span("ends_at", self.starts_at, self.ends_at, 14)?;
+        if let Some(driver) = &self.driver_account_id {
+            let role: Option<String> = ctx
+                .tx
+                .query_row("SELECT role FROM accounts WHERE id = ?1", [driver], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if role.as_deref() != Some("driver") {
+                return Err(StoreError::invalid(
+                    "driver_account_id",
+                    "must be a driver's account",
+                ));
+            }
+        }
         if self.break_minutes > 180 {
             return Err(StoreError::invalid("break_minutes", "must be at most 180"));
         }

@@ -16,7 +16,7 @@ pub use callbacks::CallBack;
 pub use counselling::{Appointment, ConsultationHours, ImbusVisit, Slot};
 pub use devices::Device;
 pub use fleet::{Shift, Vehicle};
-pub use people::{Account, Caregiver, CaregiverLink, Resident, Role};
+pub use people::{Account, Caregiver, CaregiverLink, ConsentHow, Resident, Role};
 pub use places::{Destination, Region, Stop, Village};
 pub use rides::{RideRequest, RouteStop};
 pub use series::RideSeries;

@@ -1,6 +1,7 @@
 //! People: residents who ride and get counselling, caregivers (Kümmerer:innen) who book for
 //! them, the consented links between the two, and staff accounts.
 
+use rusqlite::types::Value as Sql;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -146,6 +147,20 @@ pub struct CaregiverLink {
     pub resident_id: String,
     /// When the resident agreed.
     pub consent_at: Instant,
+    /// How the resident agreed: on paper, on the phone, in person or at a kiosk.
+    #[serde(default)]
+    pub consent_how: ConsentHow,
+}
+
+/// How a resident gave consent to a caregiver link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentHow {
+    #[default]
+    Paper,
+    Phone,
+    InPerson,
+    Kiosk,
 }
 
 impl Resource for CaregiverLink {
@@ -156,6 +171,18 @@ impl Resource for CaregiverLink {
         &[("caregiver_id", "caregivers"), ("resident_id", "residents")];
     const PERSONAL: bool = true;
     const IMMUTABLE: &'static [&'static str] = &["caregiver_id", "resident_id"];
+    const DERIVED: &'static [(&'static str, &'static str)] =
+        &[("consent_recorded_by", "who recorded the resident's consent")];
+
+    fn derive(&self, ctx: &Ctx<'_>) -> StoreResult<Vec<(&'static str, Sql)>> {
+        if ctx.previous.is_some() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![(
+            "consent_recorded_by",
+            Sql::Text(ctx.who.actor.clone()),
+        )])
+    }
 
     fn validate(&self, ctx: &Ctx<'_>) -> StoreResult<()> {
         if self.consent_at.0 > ctx.now + chrono::Duration::minutes(5) {

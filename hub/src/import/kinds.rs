@@ -345,6 +345,7 @@ impl Session<'_> {
                         region_id,
                         vehicle_id: vehicle.clone(),
                         driver_name: cells.opt("driver_name").map(str::to_string),
+                        driver_account_id: None,
                         starts_at: starts_at.unwrap_or(placeholder),
                         ends_at: ends_at.unwrap_or(placeholder),
                         break_after: cells.instant("break_after"),

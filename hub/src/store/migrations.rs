@@ -55,6 +55,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0011_counselling_days",
         include_str!("../../../migrations/hub/0011_counselling_days.sql"),
     ),
+    (
+        "0012_web",
+        include_str!("../../../migrations/hub/0012_web.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

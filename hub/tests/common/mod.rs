@@ -1,6 +1,7 @@
 //! A hub on a free loopback port with a fresh database, and a client that trusts its certificate.
 
 pub mod kiosk;
+pub mod web;
 
 use std::net::SocketAddr;
 
