@@ -4,9 +4,20 @@
 //! compiled in). Sessions, CSRF and roles live in `session.rs`; every page takes a `WebUser`
 //! (or a `CsrfForm` for a form) and calls `require` with the roles that may see it.
 
+pub mod accounts;
+pub mod care;
+pub mod counselling;
+pub mod data;
+pub mod devices;
+pub mod driver;
 pub mod error;
+pub mod evaluation;
+pub mod imbus;
 pub mod layout;
 pub mod login;
+pub mod privacy;
+pub mod reminders;
+pub mod rides;
 pub mod session;
 pub mod totp;
 
@@ -42,6 +53,17 @@ pub const PAGE_PREFIXES: &[&str] = &[
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(login::routes())
+        .merge(accounts::routes())
+        .merge(care::routes())
+        .merge(counselling::routes())
+        .merge(data::routes())
+        .merge(devices::routes())
+        .merge(driver::routes())
+        .merge(evaluation::routes())
+        .merge(imbus::routes())
+        .merge(privacy::routes())
+        .merge(reminders::routes())
+        .merge(rides::routes())
         .route("/console", get(console_home))
         .route("/static/site.css", get(site_css))
         .route("/static/app.js", get(app_js))

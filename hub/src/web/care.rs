@@ -1,0 +1,9 @@
+//! Web pages: care (being written).
+
+use axum::Router;
+
+use crate::api::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

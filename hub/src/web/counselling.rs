@@ -1,0 +1,9 @@
+//! Web pages: counselling (being written).
+
+use axum::Router;
+
+use crate::api::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,1 @@
+-- 0013_reminders (issue 7): filled by the work on it; a comment alone changes nothing.

@@ -1,0 +1,1 @@
+-- 0014_caregiver_web (issue 7): filled by the work on it; a comment alone changes nothing.

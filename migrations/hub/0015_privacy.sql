@@ -1,0 +1,1 @@
+-- 0015_privacy (issue 7): filled by the work on it; a comment alone changes nothing.

@@ -1,0 +1,1 @@
+-- 0016_driver_events (issue 7): filled by the work on it; a comment alone changes nothing.
