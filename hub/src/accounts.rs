@@ -61,6 +61,32 @@ pub fn set_password(store: &Store, username: &str, password: &str) -> StoreResul
     })
 }
 
+/// Gives an account a random one-time password that must be changed at the next log-in; unlocks
+/// the account and ends its sessions. Returns the password (to hand over once).
+pub fn reset_password(store: &Store, username: &str) -> StoreResult<String> {
+    let password = random_password();
+    set_password(store, username, &password)?;
+    store.blocking(|conn| {
+        let now = chrono::Utc::now();
+        let id: String = conn.query_row(
+            "UPDATE accounts SET password_must_change = 1, failed_logins = 0, locked_until = NULL
+             WHERE username = ?1 AND archived_at IS NULL RETURNING id",
+            [username],
+            |r| r.get(0),
+        )?;
+        crate::web::session::end_all(conn, &id, now)?;
+        crate::store::logs::audit(
+            conn,
+            &Who::cli("account-password"),
+            crate::store::logs::Action::Update,
+            "accounts",
+            Some(&id),
+            None,
+        )
+    })?;
+    Ok(password)
+}
+
 /// Makes sure the hub has an administrator. If it has none, creates `admin` with a random
 /// password, writes the credentials to [`CREDENTIALS_FILE`] in `data_dir` (mode 0600) and returns
 /// the file's path; if one exists, returns the file's path when it is still there.

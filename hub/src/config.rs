@@ -21,6 +21,20 @@ pub struct Config {
     pub log_format: String,
     /// How often the hub looks for a due evening re-optimisation, seconds; 0 turns it off.
     pub planning_check_seconds: u64,
+    /// The SMTP server for e-mail to caregivers (reminders); none turns e-mail off. The password
+    /// never sits here: it comes from `smtp_password_file` or `DORFPUNKT_HUB_SMTP_PASSWORD`.
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    /// The sender address, e.g. `Dorfpunkt <erinnerung@example.org>`; needed with `smtp_host`.
+    pub smtp_from: Option<String>,
+    /// Whether to insist on STARTTLS (off only for a relay on the same machine).
+    pub smtp_starttls: bool,
+    pub smtp_username: Option<String>,
+    pub smtp_password_file: Option<PathBuf>,
+    /// A PEM certificate to trust for STARTTLS besides the system's (a relay with its own CA).
+    pub smtp_ca_file: Option<PathBuf>,
+    /// How often the hub makes and sends due reminders, seconds; 0 turns it off.
+    pub reminder_check_seconds: u64,
 }
 
 impl Default for Config {
@@ -33,6 +47,14 @@ impl Default for Config {
             body_limit_bytes: 64 * 1024,
             log_format: "text".into(),
             planning_check_seconds: 60,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_from: None,
+            smtp_starttls: true,
+            smtp_username: None,
+            smtp_password_file: None,
+            smtp_ca_file: None,
+            reminder_check_seconds: 60,
         }
     }
 }
@@ -48,6 +70,14 @@ struct FileConfig {
     body_limit_bytes: Option<usize>,
     log_format: Option<String>,
     planning_check_seconds: Option<u64>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_from: Option<String>,
+    smtp_starttls: Option<bool>,
+    smtp_username: Option<String>,
+    smtp_password_file: Option<PathBuf>,
+    smtp_ca_file: Option<PathBuf>,
+    reminder_check_seconds: Option<u64>,
 }
 
 /// Why the configuration cannot be used.
@@ -88,7 +118,11 @@ impl Config {
         let parse_env = |name: &str, value: String| -> Result<FileConfig, ConfigError> {
             let key = name.to_ascii_lowercase();
             let toml_text = match key.as_str() {
-                "body_limit_bytes" | "planning_check_seconds" => format!("{key} = {value}"),
+                "body_limit_bytes"
+                | "planning_check_seconds"
+                | "smtp_port"
+                | "smtp_starttls"
+                | "reminder_check_seconds" => format!("{key} = {value}"),
                 _ => format!("{key} = {}", toml_string(&value)),
             };
             toml::from_str(&toml_text).map_err(|e| ConfigError::Env {
@@ -104,6 +138,14 @@ impl Config {
             "BODY_LIMIT_BYTES",
             "LOG_FORMAT",
             "PLANNING_CHECK_SECONDS",
+            "SMTP_HOST",
+            "SMTP_PORT",
+            "SMTP_FROM",
+            "SMTP_STARTTLS",
+            "SMTP_USERNAME",
+            "SMTP_PASSWORD_FILE",
+            "SMTP_CA_FILE",
+            "REMINDER_CHECK_SECONDS",
         ] {
             if let Some(value) = var(name) {
                 config.apply(parse_env(name, value)?);
@@ -135,6 +177,38 @@ impl Config {
         if let Some(v) = f.planning_check_seconds {
             self.planning_check_seconds = v;
         }
+        self.apply_smtp(
+            f.smtp_host,
+            f.smtp_from,
+            f.smtp_username,
+            f.smtp_password_file,
+        );
+        if f.smtp_ca_file.is_some() {
+            self.smtp_ca_file = f.smtp_ca_file;
+        }
+        if let Some(v) = f.smtp_port {
+            self.smtp_port = v;
+        }
+        if let Some(v) = f.smtp_starttls {
+            self.smtp_starttls = v;
+        }
+        if let Some(v) = f.reminder_check_seconds {
+            self.reminder_check_seconds = v;
+        }
+    }
+
+    /// The optional SMTP texts: a given one replaces the one before.
+    fn apply_smtp(
+        &mut self,
+        host: Option<String>,
+        from: Option<String>,
+        username: Option<String>,
+        password_file: Option<PathBuf>,
+    ) {
+        self.smtp_host = host.or(self.smtp_host.take());
+        self.smtp_from = from.or(self.smtp_from.take());
+        self.smtp_username = username.or(self.smtp_username.take());
+        self.smtp_password_file = password_file.or(self.smtp_password_file.take());
     }
 
     /// Checks combinations no single key can.
@@ -155,6 +229,16 @@ impl Config {
         if self.planning_check_seconds > 3600 {
             return Err(ConfigError::Invalid(
                 "planning_check_seconds must lie between 0 (off) and 3600".into(),
+            ));
+        }
+        if self.smtp_host.is_some() && (self.smtp_from.is_none() || self.smtp_port == 0) {
+            return Err(ConfigError::Invalid(
+                "smtp_host needs smtp_from and a smtp_port above 0".into(),
+            ));
+        }
+        if self.reminder_check_seconds > 3600 {
+            return Err(ConfigError::Invalid(
+                "reminder_check_seconds must lie between 0 (off) and 3600".into(),
             ));
         }
         Ok(())

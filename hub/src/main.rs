@@ -83,6 +83,11 @@ enum Command {
         #[command(subcommand)]
         command: CaregiverCommand,
     },
+    /// Personal data: apply the retention rules of every region now (`hub serve` does it daily).
+    Privacy {
+        #[command(subcommand)]
+        command: PrivacyCommand,
+    },
     /// Create the demo region Elm-Asse in DATA_DIR (unless it is there already) and serve it.
     Demo {
         /// Directory of the demo database.
@@ -95,6 +100,15 @@ enum Command {
         /// `<data-dir>/kiosk/` and run, in a window when a display is there.
         #[arg(long)]
         with_kiosk: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrivacyCommand {
+    /// Remove the details of finished rides older than each region's retention period.
+    Retention {
+        #[command(flatten)]
+        place: Where,
     },
 }
 
@@ -157,6 +171,15 @@ enum CaregiverCommand {
 
 #[derive(Subcommand)]
 enum AccountCommand {
+    /// Give an account a new one-time password (printed as `password=…`); it must be changed at
+    /// the next log-in. Unlocks the account and ends its sessions.
+    Password {
+        #[command(flatten)]
+        place: Where,
+        /// The account's username.
+        #[arg(long)]
+        username: String,
+    },
     /// Set the kiosk PIN (6 digits, read from stdin) of a health-worker account; unlocks it.
     Pin {
         #[command(flatten)]
@@ -270,6 +293,17 @@ fn main() -> anyhow::Result<()> {
             let store = open(&config)?;
             kiosk_pin(&store, &username)
         }
+        Command::Account {
+            command: AccountCommand::Password { place, username },
+        } => {
+            apply(&mut config, &place, None)?;
+            let store = open(&config)?;
+            let password = hub::accounts::reset_password(&store, &username)
+                .with_context(|| format!("resetting the password of {username}"))?;
+            println!("password={password}");
+            println!("{username} must choose a new password at the next log-in");
+            Ok(())
+        }
         Command::Caregiver {
             command: CaregiverCommand::Pin { place, id },
         } => {
@@ -285,6 +319,13 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("setting the kiosk PIN of caregiver {id}"))?;
             println!("kiosk PIN of caregiver {id} set");
             Ok(())
+        }
+        Command::Privacy {
+            command: PrivacyCommand::Retention { place },
+        } => {
+            apply(&mut config, &place, None)?;
+            let store = open(&config)?;
+            retention(&store)
         }
         Command::Demo {
             data_dir,
@@ -442,6 +483,21 @@ fn plan_tours(
 
 /// The device commands, through the same code as the API.
 /// Reads a PIN from the first line of stdin (so it is not in the shell history) and sets it.
+/// Applies the retention rules now and prints what each region lost.
+fn retention(store: &Store) -> anyhow::Result<()> {
+    let who = hub::store::logs::Who::cli("privacy-retention");
+    let runs = store
+        .blocking(|c| hub::privacy::apply_retention_as(c, &who, chrono::Utc::now()))
+        .context("applying the retention rules")?;
+    for run in runs {
+        println!(
+            "region {}: details of {} rides and {} call-backs removed (before {}, {} days)",
+            run.region_id, run.rides, run.call_backs, run.cutoff, run.retention_days
+        );
+    }
+    Ok(())
+}
+
 fn kiosk_pin(store: &Store, username: &str) -> anyhow::Result<()> {
     let mut line = String::new();
     std::io::stdin()

@@ -117,6 +117,10 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The evening re-optimisation loop, when turned on.
     pub planning: Option<tokio::task::JoinHandle<()>>,
+    /// The reminder loop, when e-mail is configured.
+    pub reminders: Option<tokio::task::JoinHandle<()>>,
+    /// The daily retention run (`privacy::apply_retention`), with the evening loop.
+    pub retention: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -125,6 +129,14 @@ impl Running {
         if let Some(planning) = &self.planning {
             // A run cut off here is claimed but not finished: it runs again on the next start.
             planning.abort();
+        }
+        if let Some(retention) = &self.retention {
+            // A run is one transaction: cut off, it leaves nothing half done.
+            retention.abort();
+        }
+        if let Some(reminders) = &self.reminders {
+            // A reminder claimed but not sent is tried again once its claim runs out.
+            reminders.abort();
         }
         self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
         self.task.await.context("server task")?.context("server")?;
@@ -147,6 +159,20 @@ pub async fn start(store: Store, config: Config) -> anyhow::Result<Running> {
             Duration::from_secs(config.planning_check_seconds),
         ))
     });
+    let mailer = crate::reminders::SmtpMailer::from_config(&config)
+        .map_err(|e| anyhow::anyhow!("e-mail configuration: {e}"))?;
+    let reminders = mailer
+        .filter(|_| config.reminder_check_seconds > 0)
+        .map(|mailer| {
+            tokio::spawn(reminder_loop(
+                store.clone(),
+                mailer,
+                Duration::from_secs(config.reminder_check_seconds),
+            ))
+        });
+    // Scheduled jobs run where the evening planning does (tests turn both off).
+    let retention =
+        (config.planning_check_seconds > 0).then(|| tokio::spawn(daily_retention(store.clone())));
     let app = api::router(AppState::new(store, config));
     let handle = Handle::new();
     let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
@@ -156,7 +182,35 @@ pub async fn start(store: Store, config: Config) -> anyhow::Result<Running> {
         handle,
         task,
         planning,
+        reminders,
+        retention,
     })
+}
+
+/// Every `every`, makes tomorrow's reminders and sends the due ones (see `reminders`).
+async fn reminder_loop(store: Store, mailer: crate::reminders::SmtpMailer, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now = chrono::Utc::now();
+        if let Err(e) = store
+            .run(move |conn| crate::reminders::schedule(conn, now))
+            .await
+        {
+            tracing::warn!(error = %e, "reminders: scheduling");
+        }
+        match crate::reminders::send_due(&store, &mailer, now).await {
+            Ok(sent) if sent.failed > 0 => {
+                tracing::warn!(
+                    failed = sent.failed,
+                    "reminders: some could not be delivered"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reminders: sending"),
+        }
+    }
 }
 
 /// Every `every`, runs the evening re-optimisations that are due (see `rides::evening`).
@@ -174,6 +228,25 @@ async fn evening_planning(store: Store, every: Duration) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "evening re-optimisation: store"),
             Err(e) => tracing::warn!(error = %e, "evening re-optimisation: task"),
+        }
+    }
+}
+
+/// Once at start and then once a day, removes ride details past each region's retention period.
+async fn daily_retention(store: Store) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(24 * 60 * 60));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let store = store.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            store.blocking(|c| crate::privacy::apply_retention(c, chrono::Utc::now()))
+        })
+        .await;
+        match ran {
+            Ok(Ok(runs)) => tracing::info!(regions = runs.len(), "retention applied"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "retention: store"),
+            Err(e) => tracing::warn!(error = %e, "retention: task"),
         }
     }
 }

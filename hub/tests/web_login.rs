@@ -276,7 +276,7 @@ fn password_hash(hub: &TestHub, username: &str) -> String {
                 |r| r.get(0),
             )?)
         })
-        .unwrap()
+        .expect("password hash")
 }
 
 #[tokio::test]

@@ -500,6 +500,39 @@ pub fn booking_view(store: &Store, code: &BookingCode) -> Result<Option<BookingV
     }))
 }
 
+/// The day of a reminder line on "Meine Buchung".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReminderDay {
+    Today,
+    Tomorrow,
+}
+
+/// The reminder a standing booking of today or tomorrow (in `tz`, as of `now`) shows, the same
+/// the hub e-mails to caregivers the day before: the day and the local time ("9:30") it starts.
+/// None for a booking that no longer stands, has begun, or lies further ahead.
+pub fn reminder(
+    view: &BookingView,
+    now: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+) -> Option<(ReminderDay, String)> {
+    if !matches!(view.standing, Standing::Confirmed | Standing::Requested) {
+        return None;
+    }
+    let starts = chrono::DateTime::parse_from_rfc3339(view.from.as_deref()?).ok()?;
+    if starts <= now {
+        return None;
+    }
+    let local = starts.with_timezone(&tz);
+    let today = now.with_timezone(&tz).date_naive();
+    let day = match (local.date_naive() - today).num_days() {
+        0 => ReminderDay::Today,
+        1 => ReminderDay::Tomorrow,
+        _ => return None,
+    };
+    use chrono::Timelike;
+    Some((day, format!("{}:{:02}", local.hour(), local.minute())))
+}
+
 /// Whether a cancellation of `code` waits in the outbox.
 pub fn cancel_waiting(store: &Store, code: &BookingCode) -> Result<bool, StoreError> {
     let wanted = code.to_string();
@@ -530,6 +563,46 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
+
+    #[test]
+    fn a_booking_of_today_or_tomorrow_shows_its_reminder() {
+        let tz = chrono_tz::Europe::Berlin;
+        let view = |from: &str, standing| BookingView {
+            code: BookingCode::from_uuid(Uuid::nil()),
+            what: What::Ride,
+            from: Some(from.into()),
+            until: None,
+            place: None,
+            home: false,
+            standing,
+        };
+        let now: chrono::DateTime<chrono::Utc> = "2026-12-07T16:00:00Z".parse().unwrap();
+        let tomorrow = view("2026-12-08T08:30:00Z", Standing::Confirmed);
+        assert_eq!(
+            reminder(&tomorrow, now, tz),
+            Some((ReminderDay::Tomorrow, "9:30".into()))
+        );
+        let today = view("2026-12-07T18:05:00Z", Standing::Requested);
+        assert_eq!(
+            reminder(&today, now, tz),
+            Some((ReminderDay::Today, "19:05".into()))
+        );
+        // Berlin's midnight, not UTC's: 23:30 UTC on the 7th is the 8th there.
+        let late = view("2026-12-07T23:30:00Z", Standing::Confirmed);
+        assert_eq!(
+            reminder(&late, now, tz).map(|r| r.0),
+            Some(ReminderDay::Tomorrow)
+        );
+        for gone in [
+            view("2026-12-09T08:30:00Z", Standing::Confirmed),
+            view("2026-12-07T15:00:00Z", Standing::Confirmed),
+            view("2026-12-08T08:30:00Z", Standing::Cancelled),
+            view("2026-12-08T08:30:00Z", Standing::CancelSent),
+            view("2026-12-08T08:30:00Z", Standing::Refused),
+        ] {
+            assert_eq!(reminder(&gone, now, tz), None, "{gone:?}");
+        }
+    }
 
     /// 2026-12-01 is a Tuesday.
     fn day(date: u32, hh: u32, mm: u32) -> NaiveDateTime {

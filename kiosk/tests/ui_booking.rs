@@ -405,3 +405,42 @@ fn the_idle_reset_forgets_the_code() {
     assert!(screen.get_typed().is_empty() && screen.get_code().is_empty());
     assert!(screen.get_place().is_empty() && screen.get_when().is_empty());
 }
+
+/// A standing booking of tomorrow says when it is, as the hub's e-mail reminder to caregivers
+/// does; one further ahead or cancelled says nothing of it.
+#[test]
+fn a_booking_of_tomorrow_shows_a_reminder_line() {
+    use chrono::TimeZone;
+    use kiosk::requests::{BookingView, Standing, What};
+    let app = kiosk_window();
+    let tz = chrono_tz::Europe::Berlin;
+    let at = |days: i64| {
+        let date =
+            chrono::Utc::now().with_timezone(&tz).date_naive() + chrono::Duration::days(days);
+        tz.from_local_datetime(&date.and_hms_opt(9, 30, 0).expect("a time"))
+            .earliest()
+            .expect("9:30 exists")
+            .to_rfc3339()
+    };
+    let code = BookingCode::from_uuid(Uuid::new_v4());
+    let mut view = BookingView {
+        code,
+        what: What::Ride,
+        from: Some(at(1)),
+        until: None,
+        place: Some("Praxis Dr. Weber".into()),
+        home: false,
+        standing: Standing::Confirmed,
+    };
+    let line = "Erinnerung: morgen um 9:30 Uhr";
+    booking::show(&app, &code, Some(&view), tz);
+    assert_eq!(page(&app), Page::BookingShown);
+    assert!(shows(&app, line), "the reminder line");
+    view.standing = Standing::Cancelled;
+    booking::show(&app, &code, Some(&view), tz);
+    assert!(!shows(&app, line), "not for a cancelled booking");
+    view.standing = Standing::Confirmed;
+    view.from = Some(at(2));
+    booking::show(&app, &code, Some(&view), tz);
+    assert!(!shows(&app, line) && !shows(&app, "Erinnerung: heute um 9:30 Uhr"));
+}

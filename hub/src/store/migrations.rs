@@ -59,6 +59,22 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0012_web",
         include_str!("../../../migrations/hub/0012_web.sql"),
     ),
+    (
+        "0013_reminders",
+        include_str!("../../../migrations/hub/0013_reminders.sql"),
+    ),
+    (
+        "0014_caregiver_web",
+        include_str!("../../../migrations/hub/0014_caregiver_web.sql"),
+    ),
+    (
+        "0015_privacy",
+        include_str!("../../../migrations/hub/0015_privacy.sql"),
+    ),
+    (
+        "0016_driver_events",
+        include_str!("../../../migrations/hub/0016_driver_events.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

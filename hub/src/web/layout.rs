@@ -19,6 +19,16 @@ pub const NAV: &[(&str, &str, &[Role])] = &[
     ),
     ("/console/imbus", "IMBUS", &[Role::Admin, Role::Dispatcher]),
     (
+        "/console/link-requests",
+        "Verknüpfungen",
+        &[Role::Admin, Role::Dispatcher],
+    ),
+    (
+        "/console/reminders",
+        "Erinnerungen",
+        &[Role::Admin, Role::Dispatcher],
+    ),
+    (
         "/console/data",
         "Regionsdaten",
         &[Role::Admin, Role::Dispatcher],

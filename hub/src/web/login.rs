@@ -84,6 +84,10 @@ fn login_form(token: &str, next: &str, username: &str, problem: Option<&str>) ->
                 "Passwort vergessen? Bitte wenden Sie sich an die Verwaltung Ihres Dorfpunkts: "
                 "ein Administrator setzt es zurück."
             }
+            p {
+                "Sie kümmern sich um jemanden und haben noch kein Konto? "
+                a href="/care/register" { "Als Kümmerer:in registrieren" }
+            }
         },
     )
 }

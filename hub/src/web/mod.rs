@@ -109,7 +109,7 @@ async fn app_js() -> Response {
     )
 }
 
-fn static_file(kind: &'static str, text: &'static str) -> Response {
+pub(crate) fn static_file(kind: &'static str, text: &'static str) -> Response {
     let mut response = text.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));

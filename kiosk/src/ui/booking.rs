@@ -17,7 +17,7 @@ use super::{
     AppWindow, BookingScreen, BookingStanding, BookingWhat, CancelState, Navigation, Page,
     TypedProblem,
 };
-use crate::requests::{BookingView, Sent, Standing, What};
+use crate::requests::{self, BookingView, ReminderDay, Sent, Standing, What};
 
 /// Characters of a booking code without the dashes.
 const CODE_CHARS: usize = 9;
@@ -117,6 +117,8 @@ pub fn forget(app: &AppWindow) {
     screen.set_place(SharedString::new());
     screen.set_home(false);
     screen.set_standing(BookingStanding::NotHere);
+    screen.set_reminder_day(0);
+    screen.set_reminder_time(SharedString::new());
     screen.set_cancel_state(CancelState::Waiting);
 }
 
@@ -131,6 +133,7 @@ pub fn show(app: &AppWindow, code: &BookingCode, view: Option<&BookingView>, tz:
             screen.set_when(SharedString::new());
             screen.set_place(SharedString::new());
             screen.set_home(false);
+            screen.set_reminder_day(0);
         }
         Some(view) => {
             screen.set_what(match view.what {
@@ -147,6 +150,13 @@ pub fn show(app: &AppWindow, code: &BookingCode, view: Option<&BookingView>, tz:
                 Standing::Cancelled => BookingStanding::Cancelled,
                 Standing::CancelSent => BookingStanding::CancelSent,
             });
+            let reminder = requests::reminder(view, chrono::Utc::now(), tz);
+            screen.set_reminder_day(match reminder {
+                None => 0,
+                Some((ReminderDay::Today, _)) => 1,
+                Some((ReminderDay::Tomorrow, _)) => 2,
+            });
+            screen.set_reminder_time(reminder.map(|r| r.1).unwrap_or_default().into());
         }
     }
     app.global::<Navigation>().set_page(Page::BookingShown);

@@ -1,9 +1,0 @@
-//! Web pages: care (being written).
-
-use axum::Router;
-
-use crate::api::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-}
