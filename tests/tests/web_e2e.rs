@@ -44,7 +44,7 @@ async fn password_step(browser: &Browser, hub: &Hub, username: &str, password: &
     browser.fill("#f-username", username).await;
     browser.fill("#f-password", password).await;
     browser
-        .click("form[action='/login'] button[type=submit]")
+        .click_and_load("form[action='/login'] button[type=submit]")
         .await;
 }
 
@@ -55,7 +55,9 @@ async fn login(browser: &Browser, hub: &Hub, axe: &str, username: &str, password
     if url.ends_with("/login/totp") || url.ends_with("/login/totp-setup") {
         browser.assert_accessible(axe).await;
         browser.fill("#f-code", &totp_code(hub, username)).await;
-        browser.click("main form button[type=submit]").await;
+        browser
+            .click_and_load("main form button[type=submit]")
+            .await;
     }
 }
 
@@ -78,7 +80,9 @@ async fn first_login(
     browser.fill("#f-current", one_time).await;
     browser.fill("#f-new", new).await;
     browser.fill("#f-repeat", new).await;
-    browser.click("main form button[type=submit]").await;
+    browser
+        .click_and_load("main form button[type=submit]")
+        .await;
     assert!(
         !browser.url().await.ends_with("/account/password"),
         "{}",
@@ -156,7 +160,7 @@ async fn an_admin_logs_in_with_a_second_factor_and_every_page_passes_axe() {
         .await;
     browser.assert_accessible(&axe).await;
     // Log out: the console needs a log-in again.
-    browser.click("form.logout button").await;
+    browser.click_and_load("form.logout button").await;
     browser.goto(&format!("{}/console", hub.url())).await;
     assert!(browser.url().await.contains("/login?next=/console"));
     browser.quit().await;

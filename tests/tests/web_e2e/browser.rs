@@ -62,6 +62,8 @@ pub struct Violation {
 impl Browser {
     /// Starts chromedriver and a headless Chromium that trusts the certificate `cert_pem`.
     pub async fn start(cert_pem: &Path) -> Browser {
+        // reqwest is built with rustls and no default crypto provider.
+        hub::server::install_crypto();
         let port = free_port();
         let mut command = Command::new("chromedriver");
         command.arg(format!("--port={port}"));
@@ -186,12 +188,48 @@ impl Browser {
 
     /// The visible text of the page's body.
     pub async fn text(&self) -> String {
-        let body = self.find("body").await;
-        self.get(&format!("/element/{body}/text"))
+        self.execute("return document.body.innerText;", json!([]))
             .await
             .as_str()
             .unwrap_or_default()
             .to_string()
+    }
+
+    /// Runs a script, or `None` while the page cannot answer (it is being replaced).
+    async fn try_execute(&self, script: &str) -> Option<Value> {
+        let url = format!("{}/session/{}/execute/sync", self.base, self.session);
+        let response = self
+            .http
+            .post(&url)
+            .json(&json!({ "script": script, "args": [] }))
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let answer: Value = response.json().await.ok()?;
+        Some(answer["value"].clone())
+    }
+
+    /// Clicks the element matching `css` and waits until the next page has loaded.
+    pub async fn click_and_load(&self, css: &str) {
+        self.execute("window.__dorfpunktOld = true; return null;", json!([]))
+            .await;
+        self.click(css).await;
+        let until = Instant::now() + Duration::from_secs(15);
+        loop {
+            let loaded = self
+                .try_execute(
+                    "return window.__dorfpunktOld !== true && document.readyState === 'complete';",
+                )
+                .await;
+            if loaded == Some(Value::Bool(true)) {
+                return;
+            }
+            assert!(Instant::now() < until, "no new page after clicking {css}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Runs a script in the page and returns its value.
