@@ -22,4 +22,5 @@ pub mod staff;
 pub mod store;
 pub mod sync;
 pub mod tours;
+pub mod updates;
 pub mod web;

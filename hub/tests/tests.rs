@@ -14,6 +14,7 @@ mod rides;
 mod staff;
 mod sync;
 mod tours;
+mod updates;
 mod web_accounts;
 mod web_care;
 mod web_counselling;

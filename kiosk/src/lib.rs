@@ -21,6 +21,8 @@ pub mod store;
 pub mod sync;
 pub mod ticket;
 pub mod ui;
+pub mod update;
+pub mod watchdog;
 
 pub use store::{Store, StoreError};
 

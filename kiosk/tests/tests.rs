@@ -27,6 +27,7 @@ mod ui_printing;
 mod ui_ride;
 mod ui_staff;
 mod ui_visit_changes;
+mod update;
 
 use std::path::{Path, PathBuf};
 

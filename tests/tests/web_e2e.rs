@@ -7,6 +7,10 @@
 
 #[path = "web_e2e/browser.rs"]
 mod browser;
+#[path = "web_e2e/care_driver_flows.rs"]
+mod care_driver_flows;
+#[path = "web_e2e/console_flows.rs"]
+mod console_flows;
 #[path = "kiosk_hub/harness.rs"]
 #[allow(dead_code)]
 mod harness;

@@ -75,6 +75,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0016_driver_events",
         include_str!("../../../migrations/hub/0016_driver_events.sql"),
     ),
+    (
+        "0017_updates",
+        include_str!("../../../migrations/hub/0017_updates.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -1,0 +1,1 @@
+//! Kiosk software updates: signed packages staged per kiosk or for all (slot).

@@ -1,0 +1,1 @@
+//! Kiosk software updates through the hub (slot).

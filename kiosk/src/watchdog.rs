@@ -1,0 +1,1 @@
+//! The systemd watchdog and readiness notifications (slot).

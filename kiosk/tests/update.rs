@@ -1,0 +1,1 @@
+//! Kiosk software updates: verify, install, health check and roll back (slot).

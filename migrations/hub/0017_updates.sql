@@ -1,0 +1,1 @@
+-- Kiosk software updates: signed packages, staged roll-out, versions reported (slot).

@@ -1,0 +1,1 @@
+//! Debian packages of the hub and the kiosk installed into a fresh Debian root (slot).

@@ -1,0 +1,1 @@
+//! Browser flows of caregivers and drivers (slot; filled this session).

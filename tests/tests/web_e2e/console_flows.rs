@@ -1,0 +1,1 @@
+//! Browser flows of the admin and dispatch console (slot; filled this session).
