@@ -213,19 +213,7 @@ pub fn login_account(
                     totp_confirmed_at, totp_last_step
              FROM accounts WHERE (username = ?1 OR id = ?1) AND archived_at IS NULL",
             [username_or_id],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
-            },
+            |r| Row::try_from(r),
         )
         .optional()?;
     let Some((
@@ -242,8 +230,7 @@ pub fn login_account(
     else {
         return Ok(None);
     };
-    let role: Role = serde_json::from_value(serde_json::Value::String(role))
-        .map_err(|e| StoreError::Internal(format!("bad role: {e}")))?;
+    let role = stored_role(role)?;
     let locked_until = locked_until
         .map(|t| {
             chrono::DateTime::parse_from_rfc3339(&t)
@@ -265,6 +252,12 @@ pub fn login_account(
         totp_confirmed: confirmed.is_some(),
         totp_last_step: last_step,
     }))
+}
+
+/// An account's role as the `accounts` table stores it (`admin`, `health_worker`, …).
+pub fn stored_role(text: String) -> StoreResult<Role> {
+    serde_json::from_value(serde_json::Value::String(text))
+        .map_err(|e| StoreError::Internal(format!("bad role: {e}")))
 }
 
 /// Writes a log-in event (`ok`, `wrong_password`, `wrong_code`, `locked`, `unknown_user`,

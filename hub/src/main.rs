@@ -43,8 +43,14 @@ enum Command {
     Migrate {
         #[command(flatten)]
         place: Where,
+        /// First copy an existing database into this directory (`hub-<time>.db`, a consistent
+        /// snapshot even while the hub runs), keeping the newest five copies. The Debian
+        /// package's postinst does this on every upgrade.
+        #[arg(long)]
+        backup_dir: Option<PathBuf>,
     },
-    /// Import region data (villages, stops, destinations, vehicles, shifts) from CSV or GeoJSON.
+    /// Import region data (villages, stops, destinations, vehicles, shifts, residents, caregivers,
+    /// caregiver links) from CSV or GeoJSON.
     /// The kind of each file comes from its name, e.g. villages.csv or stops.geojson. A file set
     /// with one bad row imports nothing.
     Import {
@@ -87,6 +93,11 @@ enum Command {
     Privacy {
         #[command(subcommand)]
         command: PrivacyCommand,
+    },
+    /// Kiosk software updates: make the release key, sign a package, add a signed release.
+    Update {
+        #[command(subcommand)]
+        command: hub::updates::Command,
     },
     /// Create the demo region Elm-Asse in DATA_DIR (unless it is there already) and serve it.
     Demo {
@@ -241,8 +252,11 @@ fn main() -> anyhow::Result<()> {
             announce_admin(&store, &config)?;
             serve(store, config)
         }
-        Command::Migrate { place } => {
+        Command::Migrate { place, backup_dir } => {
             apply(&mut config, &place, None)?;
+            if let Some(dir) = backup_dir {
+                backup_database(&config.database(), &dir)?;
+            }
             let store = open(&config)?;
             println!("database {} is up to date", store.path().display());
             Ok(())
@@ -286,6 +300,7 @@ fn main() -> anyhow::Result<()> {
             plan_tours(&store, region, from, weeks, seed, publish)
         }
         Command::Device { command } => device(&mut config, command),
+        Command::Update { command } => hub::updates::run_command(command, &mut config),
         Command::Account {
             command: AccountCommand::Pin { place, username },
         } => {
@@ -382,6 +397,62 @@ fn open(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let path = config.database();
     Store::open(&path).with_context(|| format!("opening {}", path.display()))
+}
+
+/// How many copies `hub migrate --backup-dir` keeps.
+const BACKUPS_KEPT: usize = 5;
+
+/// Copies the database at `db` (if there is one) into `dir` before it is migrated, and removes
+/// all but the newest [`BACKUPS_KEPT`] copies there. `VACUUM INTO` writes one consistent file
+/// (the WAL included) without applying any migration.
+fn backup_database(db: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<()> {
+    if !db.exists() {
+        println!("no database at {} yet: nothing to back up", db.display());
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let copy = dir.join(format!("hub-{stamp}.db"));
+    let conn =
+        rusqlite::Connection::open(db).with_context(|| format!("opening {}", db.display()))?;
+    // Absent on a database no hub has opened yet: nothing applied.
+    let applied: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .and_then(|found: i64| match found {
+            0 => Ok(0),
+            _ => conn.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)),
+        })
+        .with_context(|| format!("reading the migrations of {}", db.display()))?;
+    let target = copy.to_str().context("the backup path is not UTF-8")?;
+    conn.execute("VACUUM INTO ?1", [target])
+        .with_context(|| format!("backing up {} to {}", db.display(), copy.display()))?;
+    println!(
+        "backup of {} ({applied} of {} migrations applied): {}",
+        db.display(),
+        hub::store::migrations::MIGRATIONS.len(),
+        copy.display()
+    );
+    let mut copies: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("hub-") && n.ends_with(".db"))
+        })
+        .collect();
+    // The names sort by time; the newest stay.
+    copies.sort();
+    let surplus = copies.len().saturating_sub(BACKUPS_KEPT);
+    for old in &copies[..surplus] {
+        std::fs::remove_file(old).with_context(|| format!("removing {}", old.display()))?;
+        println!("removed the old backup {}", old.display());
+    }
+    Ok(())
 }
 
 fn announce_admin(store: &Store, config: &Config) -> anyhow::Result<()> {

@@ -206,35 +206,19 @@ const IDS_ABOUT: &str = "SELECT ?1
     UNION SELECT id FROM waiting_list WHERE resident_id = ?1
     UNION SELECT id FROM notices WHERE resident_id = ?1";
 
-/// An audit line with an action the generic `Action` does not name (`export`, `erase`).
-fn audit_resident(
-    conn: &Connection,
-    who: &Who,
-    action: &str,
-    resident: &str,
-    region: &str,
-) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO audit_log (at, actor, action, kind, entity_id, region_id, request_id)
-         VALUES (?1, ?2, ?3, 'residents', ?4, ?5, ?6)",
-        params![
-            now_text(),
-            who.actor,
-            action,
-            resident,
-            region,
-            who.request_id
-        ],
-    )?;
-    Ok(())
-}
-
 /// Everything the hub holds about a resident, as one JSON document; writes an `export` audit
 /// line (which the document's audit part already contains).
 pub fn export(conn: &mut Connection, who: &Who, resident: &str) -> StoreResult<Value> {
     let tx = conn.transaction()?;
     let region = resident_region(&tx, resident)?;
-    audit_resident(&tx, who, "export", resident, &region)?;
+    logs::audit(
+        &tx,
+        who,
+        Action::Export,
+        "residents",
+        Some(resident),
+        Some(&region),
+    )?;
     let part = |sql: &str| rows_of(&tx, sql, resident);
     let document = json!({
         "exported_at": now_text(),
@@ -419,7 +403,14 @@ pub fn erase(
          VALUES (?1, ?2, ?3, ?4)",
         params![resident, region, at, who.actor],
     )?;
-    audit_resident(&tx, who, "erase", resident, &region)?;
+    logs::audit(
+        &tx,
+        who,
+        Action::Erase,
+        "residents",
+        Some(resident),
+        Some(&region),
+    )?;
     tx.commit()?;
     Ok(erased)
 }

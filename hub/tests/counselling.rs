@@ -17,27 +17,6 @@ use crate::common::{Answer, Fixture, TestHub, ahead, answer, fixture, id};
 
 const PASSWORD: &str = "pass-of-the-account";
 
-fn sql(hub: &TestHub, statement: &str, args: &[&str]) {
-    hub.store
-        .blocking(|c| {
-            c.execute(statement, rusqlite::params_from_iter(args.iter()))?;
-            Ok(())
-        })
-        .expect("sql");
-}
-
-fn text(hub: &TestHub, query: &str, arg: &str) -> Option<String> {
-    hub.store
-        .blocking(|c| Ok(c.query_row(query, [arg], |r| r.get::<_, Option<String>>(0))?))
-        .expect("query")
-}
-
-fn number(hub: &TestHub, query: &str, arg: &str) -> i64 {
-    hub.store
-        .blocking(|c| Ok(c.query_row(query, [arg], |r| r.get(0))?))
-        .expect("query")
-}
-
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -65,9 +44,9 @@ async fn account(hub: &TestHub, f: &Fixture, username: &str, role: &str) -> Stri
     if role == "caregiver" {
         body["caregiver_id"] = json!(f.caregiver);
     }
-    let made = hub.create("accounts", body).await;
+    let made = hub.create_id("accounts", body).await;
     hub::accounts::set_password(&hub.store, username, PASSWORD).expect("password");
-    made["id"].as_str().expect("id").to_string()
+    made
 }
 
 /// A request as `user`.
@@ -107,18 +86,16 @@ fn counsellor(hub: &TestHub, f: &Fixture, name: &str, account: Option<&str>) -> 
 
 /// A visit on the fixture's day (ahead) at `hh`:00 for two hours, by `counsellor`.
 async fn visit(hub: &TestHub, f: &Fixture, day: i64, hh: u32, counsellor: Option<&str>) -> String {
-    let made = hub
-        .create(
+    let visit = hub
+        .create_id(
             "imbus-visits",
             json!({"id": id(), "region_id": f.region, "village_id": f.village, "stop_id": f.stop,
                    "starts_at": ahead(day, hh, 0), "ends_at": ahead(day, hh + 2, 0),
                    "counsellor": "Frau Aydin"}),
         )
         .await;
-    let visit = made["id"].as_str().expect("id").to_string();
     if let Some(counsellor) = counsellor {
-        sql(
-            hub,
+        hub.exec(
             "UPDATE imbus_visits SET counsellor_id = ?1 WHERE id = ?2",
             &[counsellor, &visit],
         );
@@ -131,15 +108,12 @@ async fn slot(hub: &TestHub, f: &Fixture, visit: &str, day: i64, hh: u32, mm: u3
     let starts = ahead(day, hh, mm);
     let ends = (DateTime::parse_from_rfc3339(&starts).expect("instant") + Duration::minutes(20))
         .to_rfc3339();
-    hub.create(
+    hub.create_id(
         "slots",
         json!({"id": id(), "region_id": f.region, "visit_id": visit,
                "starts_at": starts, "ends_at": ends}),
     )
-    .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string()
+    .await
 }
 
 /// An appointment on `slot` for `resident` booked by phone.
@@ -154,17 +128,14 @@ async fn book(hub: &TestHub, f: &Fixture, slot: &str, resident: &str, topic: &st
 
 /// Another resident of the fixture's village.
 async fn resident(hub: &TestHub, f: &Fixture, name: &str) -> String {
-    hub.create(
+    hub.create_id(
         "residents",
         json!({"id": id(), "region_id": f.region, "name": name, "street": "Am Anger 2",
                "village_id": f.village, "lat": 52.132, "lon": 10.722,
                "consent_at": "2026-01-05T10:00:00+01:00", "consent_given_to": "DRK",
                "consent_purpose": "Beratung"}),
     )
-    .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string()
+    .await
 }
 
 /// Links `caregiver` to `resident`.
@@ -185,30 +156,17 @@ async fn counselling_staff(hub: &TestHub, f: &Fixture) -> String {
     account(hub, f, "zweite", "health_worker").await;
     account(hub, f, "kuemmerer", "caregiver").await;
     let mine = counsellor(hub, f, "Frau Aydin", Some(&worker));
-    sql(
-        hub,
+    hub.exec(
         "UPDATE imbus_visits SET counsellor_id = ?1 WHERE id = ?2",
         &[&mine, &f.visit],
     );
     mine
 }
 
-/// The stored start of a visit.
-fn visit_start(hub: &TestHub, visit: &str) -> DateTime<Utc> {
-    text(
-        hub,
-        "SELECT starts_at FROM imbus_visits WHERE id = ?1",
-        visit,
-    )
-    .expect("visit start")
-    .parse()
-    .expect("instant")
-}
-
 /// Moves a visit later by `by` through the API (PATCH, two hours long, with `reason`) and
 /// answers its old start.
 async fn move_visit_by(hub: &TestHub, visit: &str, by: Duration, reason: &str) -> DateTime<Utc> {
-    let start = visit_start(hub, visit);
+    let start = hub.visit_start(visit);
     let moved = hub
         .call(
             Method::PATCH,
@@ -247,21 +205,18 @@ fn items_of(answer: &Answer) -> Vec<Value> {
 /// Moves a visit with its slots and appointments so that it starts at `start` (SQL: the API
 /// books only ahead).
 fn move_visit(hub: &TestHub, visit: &str, start: DateTime<Utc>) {
-    let old = visit_start(hub, visit);
+    let old = hub.visit_start(visit);
     let delta = (start - old).num_seconds().to_string();
     let shift = |column: &str| {
         format!("{column} = strftime('%Y-%m-%dT%H:%M:%SZ', unixepoch({column}) + ?2, 'unixepoch')")
     };
-    sql(
-        hub,
-        &format!(
+    hub.exec(&format!(
             "UPDATE appointments SET {} WHERE slot_id IN (SELECT id FROM slots WHERE visit_id = ?1)",
             shift("starts_at")
         ),
         &[visit, &delta],
     );
-    sql(
-        hub,
+    hub.exec(
         &format!(
             "UPDATE slots SET {}, {} WHERE visit_id = ?1",
             shift("starts_at"),
@@ -269,8 +224,7 @@ fn move_visit(hub: &TestHub, visit: &str, start: DateTime<Utc>) {
         ),
         &[visit, &delta],
     );
-    sql(
-        hub,
+    hub.exec(
         &format!(
             "UPDATE imbus_visits SET {}, {} WHERE id = ?1",
             shift("starts_at"),
@@ -351,8 +305,7 @@ async fn the_day_view_shows_the_counsellor_their_visits_with_first_names_only() 
     assert!(!whole.contains(&f.resident), "no resident ids: {whole}");
     assert_eq!(hub.count("audit_log"), audit + 1, "the read is audited");
     assert_eq!(
-        text(
-            &hub,
+        hub.text(
             "SELECT actor || ' ' || action || ' ' || kind FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log) AND ?1 = ?1",
             "x"
         )
@@ -681,11 +634,7 @@ async fn outcomes_are_recorded_by_the_visits_counsellor_once_the_slot_started() 
     assert_eq!(first.body["topic"], "money");
     assert_eq!(first.body["referral"], "general_practice");
     let before = footprint(&hub);
-    let version = number(
-        &hub,
-        "SELECT version FROM appointments WHERE id = ?1",
-        &done,
-    );
+    let version = hub.number("SELECT version FROM appointments WHERE id = ?1", &done);
     let again = call_as(&hub, "berater", Method::POST, &path, Some(body.clone())).await;
     assert_eq!(again.status, StatusCode::OK, "{:#}", again.body);
     assert_eq!(again.body, first.body);
@@ -695,11 +644,7 @@ async fn outcomes_are_recorded_by_the_visits_counsellor_once_the_slot_started() 
         "the same outcome again writes nothing"
     );
     assert_eq!(
-        number(
-            &hub,
-            "SELECT version FROM appointments WHERE id = ?1",
-            &done
-        ),
+        hub.number("SELECT version FROM appointments WHERE id = ?1", &done),
         version
     );
 
@@ -796,7 +741,8 @@ async fn outcomes_are_recorded_by_the_visits_counsellor_once_the_slot_started() 
         assert_eq!(footprint(&hub), before);
     }
     assert_eq!(
-        text(&hub, "SELECT status FROM appointments WHERE id = ?1", &done).as_deref(),
+        hub.text("SELECT status FROM appointments WHERE id = ?1", &done)
+            .as_deref(),
         Some("attended")
     );
     // A correction by an administrator, without referral.
@@ -1200,12 +1146,12 @@ async fn a_cancelled_appointment_gives_its_slot_to_the_first_waiting_resident() 
     let cancelled = cancel_booking(&hub, &booked).await;
     assert_eq!(cancelled.status, StatusCode::OK, "{:#}", cancelled.body);
     assert_eq!(cancelled.body["status"], "cancelled");
-    let given = text(
-        &hub,
-        "SELECT appointment_id FROM waiting_list WHERE resident_id = ?1 AND status = 'booked'",
-        &karl,
-    )
-    .expect("Karl's entry is booked");
+    let given = hub
+        .text(
+            "SELECT appointment_id FROM waiting_list WHERE resident_id = ?1 AND status = 'booked'",
+            &karl,
+        )
+        .expect("Karl's entry is booked");
     let row: (String, String, String, String, String, String) = hub
         .store
         .blocking(|c| {
@@ -1279,8 +1225,7 @@ async fn a_cancelled_appointment_gives_its_slot_to_the_first_waiting_resident() 
     let cancelled = cancel(&hub, &format!("/api/v1/appointments/{given}")).await;
     assert_eq!(cancelled.status, StatusCode::OK);
     assert_eq!(
-        number(
-            &hub,
+        hub.number(
             "SELECT count(*) FROM appointments WHERE slot_id = ?1 AND status = 'booked'",
             &free_slot
         ),
@@ -1352,35 +1297,26 @@ async fn the_kiosks_cancel_by_code_hands_the_slot_on_but_not_a_kiosk_share() {
 
     // The resident cancels the phone booking at the kiosk with the code on the ticket.
     kiosk_cancels(&hub, &f, &booked).await;
-    let given = text(
-        &hub,
-        "SELECT appointment_id FROM waiting_list WHERE id = ?1 AND status = 'booked'",
-        entry.body["id"].as_str().expect("id"),
-    )
-    .expect("the entry got the slot");
-    assert_eq!(
-        text(
-            &hub,
-            "SELECT slot_id FROM appointments WHERE id = ?1",
-            &given
+    let given = hub
+        .text(
+            "SELECT appointment_id FROM waiting_list WHERE id = ?1 AND status = 'booked'",
+            entry.body["id"].as_str().expect("id"),
         )
-        .as_deref(),
+        .expect("the entry got the slot");
+    assert_eq!(
+        hub.text("SELECT slot_id FROM appointments WHERE id = ?1", &given)
+            .as_deref(),
         Some(open.as_str())
     );
     assert_eq!(
-        text(
-            &hub,
-            "SELECT booked_by FROM appointments WHERE id = ?1",
-            &given
-        )
-        .as_deref(),
+        hub.text("SELECT booked_by FROM appointments WHERE id = ?1", &given)
+            .as_deref(),
         Some("waiting-list")
     );
 
     // The entry named no caregiver: every caregiver linked to Karl is told.
     assert_eq!(
-        text(
-            &hub,
+        hub.text(
             "SELECT caregiver_id FROM notices WHERE appointment_id = ?1 AND kind = 'slot_given'",
             &given
         )
@@ -1410,16 +1346,14 @@ async fn the_kiosks_cancel_by_code_hands_the_slot_on_but_not_a_kiosk_share() {
     };
     kiosk_cancels(&hub, &f, &record).await;
     assert_eq!(
-        number(
-            &hub,
+        hub.number(
             "SELECT count(*) FROM appointments WHERE slot_id = ?1 AND status <> 'cancelled'",
             &f.slot
         ),
         0
     );
     assert_eq!(
-        text(
-            &hub,
+        hub.text(
             "SELECT status FROM waiting_list WHERE id = ?1",
             waits.body["id"].as_str().expect("id")
         )
@@ -1436,14 +1370,11 @@ async fn a_cancelled_or_moved_visit_queues_notices_for_the_booked_residents_care
     account(&hub, &f, "dispo", "dispatcher").await;
     account(&hub, &f, "berater", "health_worker").await;
     let neighbour = hub
-        .create(
+        .create_id(
             "caregivers",
             json!({"id": id(), "region_id": f.region, "name": "Sabine Ott", "email": "ott@example.org"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     link(&hub, &f, &f.caregiver, &f.resident).await;
     link(&hub, &f, &neighbour, &f.resident).await;
     let karl = resident(&hub, &f, "Karl Wendt").await;
@@ -1459,22 +1390,17 @@ async fn a_cancelled_or_moved_visit_queues_notices_for_the_booked_residents_care
     assert_eq!(hub.count("notices"), 0);
 
     // An update that leaves the start alone tells nobody.
-    sql(
-        &hub,
+    hub.exec(
         "UPDATE imbus_visits SET starts_at = starts_at, status = 'published' WHERE id = ?1",
         &[&f.visit],
     );
     assert_eq!(hub.count("notices"), 0);
 
     // Moved by a day (any path that writes starts_at): Erna's two caregivers are told.
-    let old_start = text(
-        &hub,
-        "SELECT starts_at FROM appointments WHERE slot_id = ?1",
-        &s1,
-    )
-    .expect("start");
-    sql(
-        &hub,
+    let old_start = hub
+        .text("SELECT starts_at FROM appointments WHERE slot_id = ?1", &s1)
+        .expect("start");
+    hub.exec(
         "UPDATE imbus_visits SET starts_at = strftime('%Y-%m-%dT%H:%M:%SZ', unixepoch(starts_at) + 86400, 'unixepoch'),
                 ends_at = strftime('%Y-%m-%dT%H:%M:%SZ', unixepoch(ends_at) + 86400, 'unixepoch'),
                 change_reason = 'Straßensperrung' WHERE id = ?1",
@@ -1664,8 +1590,7 @@ async fn two_callers_booking_the_last_slot_at_once_get_it_once() {
     assert_eq!(after[4], before[4] + 1, "audit lines");
     assert_eq!(after[5], before[5] + 1, "kept answers");
     assert_eq!(
-        number(
-            &hub,
+        hub.number(
             "SELECT count(*) FROM appointments WHERE slot_id = ?1",
             &last
         ),
@@ -1674,8 +1599,7 @@ async fn two_callers_booking_the_last_slot_at_once_get_it_once() {
 
     // A kiosk and the web for the same free slot at once: one gets it. (No share for kiosks in
     // this region, so the kiosk's sync does not set the raced slot aside first.)
-    sql(
-        &hub,
+    hub.exec(
         "UPDATE regions SET settings = json_set(settings, '$.kiosk_slot_share', 0) WHERE id = ?1",
         &[&f.region],
     );
@@ -1772,14 +1696,11 @@ async fn a_cancelled_visit_ends_its_waiting_list_and_tells_the_waiting_residents
     let hub = TestHub::start().await;
     let f = fixture(&hub, 1).await;
     let neighbour = hub
-        .create(
+        .create_id(
             "caregivers",
             json!({"id": id(), "region_id": f.region, "name": "Sabine Ott", "email": "ott@example.org"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let karl = resident(&hub, &f, "Karl Wendt").await;
     let lotte = resident(&hub, &f, "Lotte Brandes").await;
     let otto = resident(&hub, &f, "Otto Brandt").await;
@@ -2030,8 +1951,7 @@ async fn the_waiting_list_is_refused_while_a_slot_is_free_or_the_visit_is_off() 
     assert_eq!(footprint(&hub), before);
 
     // The last free slot cancelled: the visit is full, Karl may wait, once.
-    sql(
-        &hub,
+    hub.exec(
         "UPDATE slots SET status = 'cancelled' WHERE id = ?1",
         &[&slots[3]],
     );
@@ -2055,8 +1975,7 @@ async fn the_waiting_list_is_refused_while_a_slot_is_free_or_the_visit_is_off() 
     let answer = hub.post(&running_path, waiting(&lotte, None)).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{:#}", answer.body);
     assert_eq!(
-        number(
-            &hub,
+        hub.number(
             "SELECT count(*) FROM appointments WHERE slot_id = ?1",
             &started
         ),

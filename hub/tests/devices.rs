@@ -9,65 +9,12 @@ use rcgen::{
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::common::kiosk::Kiosk;
 use crate::common::{Answer, TestHub, answer, fixture, id};
 
 /// A kiosk's key pair and certificate signing request.
 fn csr() -> (KeyPair, String) {
-    let key = KeyPair::generate().expect("key pair");
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "kiosk asking");
-    let pem = params
-        .serialize_request(&key)
-        .expect("csr")
-        .pem()
-        .expect("pem");
-    (key, pem)
-}
-
-/// An enrolled (or pretending) kiosk: a client that shows its certificate.
-struct Kiosk {
-    client: reqwest::Client,
-    certificate_pem: String,
-}
-
-impl Kiosk {
-    fn new(hub: &TestHub, certificate_pem: &str, key: &KeyPair) -> Kiosk {
-        let hub_cert = std::fs::read(hub.dir.path().join("tls/hub-cert.pem")).expect("hub cert");
-        let identity = reqwest::Identity::from_pem(
-            format!("{certificate_pem}\n{}", key.serialize_pem()).as_bytes(),
-        )
-        .expect("identity");
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&hub_cert).expect("pem"))
-            .identity(identity)
-            .resolve("localhost", hub.addr)
-            .build()
-            .expect("client");
-        Kiosk {
-            client,
-            certificate_pem: certificate_pem.to_string(),
-        }
-    }
-
-    async fn post(&self, hub: &TestHub, path: &str, body: Value) -> Answer {
-        answer(
-            self.client
-                .post(hub.url(path))
-                .json(&body)
-                .send()
-                .await
-                .expect("request sent"),
-        )
-        .await
-    }
-
-    async fn heartbeat(&self, hub: &TestHub, body: Value) -> Answer {
-        self.post(hub, HEARTBEAT_PATH, body).await
-    }
+    crate::common::kiosk::csr("kiosk asking")
 }
 
 fn beat(printer: &str) -> Value {
@@ -131,15 +78,6 @@ fn device_status(hub: &TestHub, device: &str) -> String {
             )
         })
         .expect("status")
-}
-
-fn sql(hub: &TestHub, statement: &str, args: &[&str]) {
-    hub.store
-        .blocking(|c| {
-            c.execute(statement, rusqlite::params_from_iter(args.iter()))?;
-            Ok(())
-        })
-        .expect("sql");
 }
 
 async fn status_of(hub: &TestHub, region: &str, device: &str) -> Value {
@@ -261,13 +199,7 @@ async fn wrong_expired_reused_and_replaced_codes_and_bad_requests_change_nothing
         "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
     )
     .await;
-    assert_eq!(
-        bad_csr.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{:#}",
-        bad_csr.body
-    );
-    assert_eq!(bad_csr.body["field"], "csr_pem");
+    bad_csr.assert_invalid("csr_pem");
     let not_pem = enrol(&hub, &code, "a CSR, honestly").await;
     assert_eq!(not_pem.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Missing fields, wrong types, other media types and oversized bodies: clear 4xx.
@@ -322,8 +254,7 @@ async fn wrong_expired_reused_and_replaced_codes_and_bad_requests_change_nothing
     assert_refused(&replaced, StatusCode::FORBIDDEN, "enrolment code replaced");
 
     // An expired code.
-    sql(
-        &hub,
+    hub.exec(
         "UPDATE enrolment_codes SET expires_at = '2020-01-01T00:00:00Z' WHERE used_at IS NULL AND replaced_at IS NULL",
         &[],
     );
@@ -384,31 +315,19 @@ async fn wrong_expired_reused_and_replaced_codes_and_bad_requests_change_nothing
 
 /// A second region with a village, a stop and a device.
 async fn second_region(hub: &TestHub) -> (String, String) {
-    let region = hub.create("regions", json!({"name": "Nordkreis"})).await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let region = hub.create_id("regions", json!({"name": "Nordkreis"})).await;
     let village = hub
-        .create("villages", json!({"region_id": region, "name": "Dahlum", "municipality": "Dahlum", "lat": 52.10, "lon": 10.80}))
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .create_id("villages", json!({"region_id": region, "name": "Dahlum", "municipality": "Dahlum", "lat": 52.10, "lon": 10.80}))
+        .await;
     let stop = hub
-        .create("stops", json!({"region_id": region, "village_id": village, "name": "Kirche", "lat": 52.101, "lon": 10.801}))
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .create_id("stops", json!({"region_id": region, "village_id": village, "name": "Kirche", "lat": 52.101, "lon": 10.801}))
+        .await;
     let device = hub
-        .create(
+        .create_id(
             "devices",
             json!({"region_id": region, "name": "Kiosk Dahlum", "stop_id": stop}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     (region, device)
 }
 
@@ -516,8 +435,7 @@ async fn device_endpoints_refuse_missing_unknown_and_foreign_certificates() {
             .unwrap();
         hex::encode(sha2::Sha256::digest(der.as_ref()))
     };
-    sql(
-        &hub,
+    hub.exec(
         "INSERT INTO device_certificates (fingerprint, device_id, region_id, serial, not_after, issued_at)
          VALUES (?1, ?2, ?3, '01', '2099-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
         &[&fingerprint, &device_b, &f.region],
@@ -647,8 +565,7 @@ async fn rotation_gives_a_working_new_certificate_and_expiry_is_enforced() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(hub.count("device_certificates"), 2);
 
-    sql(
-        &hub,
+    hub.exec(
         "UPDATE device_certificates SET not_after = '2020-01-01T00:00:00Z' WHERE fingerprint <> (SELECT cert_fingerprint FROM devices WHERE id = ?1)",
         &[&f.device],
     );
@@ -686,8 +603,7 @@ async fn the_device_list_raises_silent_and_printer_alerts() {
     );
     let eleven_minutes_ago = (chrono::Utc::now() - chrono::Duration::minutes(11))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    sql(
-        &hub,
+    hub.exec(
         "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2",
         &[&eleven_minutes_ago, &f.device],
     );

@@ -15,15 +15,11 @@ async fn shift(
     from: (u32, u32),
     to: (u32, u32),
 ) -> String {
-    hub.create(
+    hub.create_id(
         "shifts",
         json!({"id": id(), "region_id": f.region, "vehicle_id": vehicle, "driver_name": "Frau Peters",
                "starts_at": ahead(f.day, from.0, from.1), "ends_at": ahead(f.day, to.0, to.1)}),
-    )
-    .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string()
+    ).await
 }
 
 /// A ride from the resident's home to the practice, arriving by `hh:mm` on the fixture's day.
@@ -44,6 +40,15 @@ async fn ride(hub: &TestHub, id: &str) -> Value {
     let got = hub.get(&format!("/api/v1/ride-requests/{id}")).await;
     assert_eq!(got.status, StatusCode::OK, "{:#}", got.body);
     got.body
+}
+
+/// The planning answer of a booking the planner could not serve, after checking that the ride
+/// stayed requested for `reason`.
+fn not_served<'a>(booked: &'a Value, reason: &str) -> &'a Value {
+    assert_eq!(booked["status"], "requested", "{booked:#}");
+    let planning = &booked["planning"];
+    assert_eq!(planning["reason"], reason, "{planning:#}");
+    planning
 }
 
 async fn patch(hub: &TestHub, path: &str, body: Value) -> crate::common::Answer {
@@ -100,10 +105,8 @@ async fn a_ride_nobody_can_serve_says_why_and_goes_to_the_call_back_queue() {
     // The only shift ends at 11:00; an appointment at 16:00 cannot be reached.
     shift(&hub, &f, &f.vehicle, (7, 0), (11, 0)).await;
     let booked = hub.create("ride-requests", to_practice(&f, 16, 0)).await;
-    assert_eq!(booked["status"], "requested", "{booked:#}");
+    let planning = not_served(&booked, "time_window_impossible");
     assert!(booked["pickup_window_start"].is_null());
-    let planning = &booked["planning"];
-    assert_eq!(planning["reason"], "time_window_impossible", "{planning:#}");
     assert!(
         planning["message_de"]
             .as_str()
@@ -169,13 +172,7 @@ async fn a_ride_nobody_can_serve_says_why_and_goes_to_the_call_back_queue() {
         json!({"status": "done"}),
     )
     .await;
-    assert_eq!(
-        bare.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{:#}",
-        bare.body
-    );
-    assert_eq!(bare.body["field"], "resolution");
+    bare.assert_invalid("resolution");
     hub.stop().await;
 }
 
@@ -201,9 +198,7 @@ async fn a_day_without_a_shift_offers_the_next_day_with_a_place() {
     let f = fixture(&hub, 1).await;
     let next = shift_next_weekday(&hub, &f).await;
     let booked = hub.create("ride-requests", to_practice(&f, 10, 0)).await;
-    assert_eq!(booked["status"], "requested", "{booked:#}");
-    let planning = &booked["planning"];
-    assert_eq!(planning["reason"], "no_shift", "{planning:#}");
+    let planning = not_served(&booked, "no_shift");
     let alternatives = planning["alternatives"].as_array().unwrap();
     assert_eq!(alternatives.len(), 1, "{planning:#}");
     let other = &alternatives[0];
@@ -234,9 +229,7 @@ async fn a_later_appointment_is_offered_only_while_the_practice_is_open() {
     shift(&hub, &f, &f.vehicle, (12, 30), (16, 0)).await;
     let next = shift_next_weekday(&hub, &f).await;
     let booked = hub.create("ride-requests", to_practice(&f, 11, 50)).await;
-    assert_eq!(booked["status"], "requested", "{booked:#}");
-    let planning = &booked["planning"];
-    assert_eq!(planning["reason"], "time_window_impossible", "{planning:#}");
+    let planning = not_served(&booked, "time_window_impossible");
     let alternatives = planning["alternatives"].as_array().unwrap();
     assert!(
         alternatives.iter().all(|a| a["which"] != "later"),
@@ -257,24 +250,17 @@ async fn a_wheelchair_ride_on_a_day_without_a_wheelchair_place_is_not_served() {
     // The region has a wheelchair bus, but the only shift that day is the car without a place.
     let f = fixture(&hub, 1).await;
     let car = hub
-        .create(
+        .create_id(
             "vehicles",
             json!({"region_id": f.region, "name": "PKW", "seats": 3, "wheelchair_places": 0,
                    "depot_name": "DRK", "depot_lat": 52.14, "depot_lon": 10.77}),
         )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .await;
     shift(&hub, &f, &car, (7, 0), (16, 0)).await;
     let mut body = to_practice(&f, 10, 0);
     body["wheelchair"] = json!(true);
     let booked = hub.create("ride-requests", body).await;
-    assert_eq!(booked["status"], "requested");
-    assert_eq!(
-        booked["planning"]["reason"], "no_wheelchair_place",
-        "{booked:#}"
-    );
+    not_served(&booked, "no_wheelchair_place");
     assert_eq!(hub.count("route_stops"), 0);
     hub.stop().await;
 }
@@ -492,13 +478,7 @@ async fn no_shows_warn_then_only_a_caregiver_may_book() {
     let refused = hub
         .post("/api/v1/ride-requests", to_practice(&f, 16, 0))
         .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{:#}",
-        refused.body
-    );
-    assert_eq!(refused.body["field"], "caregiver_id");
+    refused.assert_invalid("caregiver_id");
     assert!(
         refused.body["detail"]
             .as_str()
@@ -516,13 +496,7 @@ async fn no_shows_warn_then_only_a_caregiver_may_book() {
         json!({"status": "done"}),
     )
     .await;
-    assert_eq!(
-        back.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{:#}",
-        back.body
-    );
-    assert_eq!(back.body["field"], "status");
+    back.assert_invalid("status");
     hub.stop().await;
 }
 
@@ -531,28 +505,17 @@ async fn only_residents_of_the_target_groups_may_book() {
     let hub = TestHub::start().await;
     let f = fixture(&hub, 1).await;
     // The fixture region serves age_75_plus and wheelchair; a young resident on foot is neither.
-    let young = hub
-        .create(
+    let young = hub.create_id(
             "residents",
             json!({"region_id": f.region, "name": "Mia Brandt", "street": "Weg 1", "village_id": f.village,
                    "lat": 52.13, "lon": 10.72, "birth_year": 1990, "consent_at": "2026-01-05T10:00:00+01:00",
                    "consent_given_to": "DRK", "consent_purpose": "Fahrten"}),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        ).await;
     let mut body = to_practice(&f, 10, 0);
     body["resident_id"] = json!(young);
     body["walker"] = json!(false);
     let refused = hub.post("/api/v1/ride-requests", body.clone()).await;
-    assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{:#}",
-        refused.body
-    );
-    assert_eq!(refused.body["field"], "resident_id");
+    refused.assert_invalid("resident_id");
     assert!(
         refused.body["detail"]
             .as_str()
@@ -583,13 +546,7 @@ async fn only_residents_of_the_target_groups_may_book() {
         (json!({"birth_year": "1950"}), "birth_year"),
     ] {
         let bad = patch(&hub, &format!("/api/v1/residents/{young}"), patch_body).await;
-        assert_eq!(
-            bad.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{:#}",
-            bad.body
-        );
-        assert_eq!(bad.body["field"], field);
+        bad.assert_invalid(field);
     }
     hub.stop().await;
 }

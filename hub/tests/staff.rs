@@ -81,15 +81,6 @@ async fn set_pin_as(
     .await
 }
 
-fn sql(hub: &TestHub, statement: &str, args: &[&str]) {
-    hub.store
-        .blocking(|c| {
-            c.execute(statement, rusqlite::params_from_iter(args.iter()))?;
-            Ok(())
-        })
-        .expect("sql");
-}
-
 fn text(hub: &TestHub, query: &str, arg: &str) -> String {
     hub.store
         .blocking(|c| Ok(c.query_row(query, [arg], |r| r.get(0))?))
@@ -144,13 +135,11 @@ async fn appointment_at(
         booked["id"].as_str().expect("id"),
     );
     let (starts, ends) = (today_at(hh, 0), today_at(hh, 20));
-    sql(
-        hub,
+    hub.exec(
         "UPDATE slots SET starts_at = ?1, ends_at = ?2 WHERE id = ?3",
         &[&starts, &ends, slot],
     );
-    sql(
-        hub,
+    hub.exec(
         "UPDATE appointments SET starts_at = ?1 WHERE id = ?2",
         &[&starts, appointment],
     );
@@ -159,14 +148,11 @@ async fn appointment_at(
 
 /// Another kiosk in the fixture's village.
 async fn other_device(hub: &TestHub, f: &Fixture) -> String {
-    hub.create(
+    hub.create_id(
         "devices",
         json!({"id": id(), "region_id": f.region, "name": "Kiosk Rathaus", "stop_id": f.stop}),
     )
-    .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string()
+    .await
 }
 
 #[tokio::test]
@@ -176,15 +162,12 @@ async fn a_kiosk_pin_is_set_by_an_admin_or_the_account_itself() {
     let hanna = health_worker(&hub, &f, "hanna", "Hanna Demir").await;
     let otto = health_worker(&hub, &f, "otto", "Otto Brandt").await;
     let dispatcher = hub
-        .create(
+        .create_id(
             "accounts",
             json!({"id": id(), "region_id": f.region, "username": "dora", "display_name": "Dora",
                    "role": "dispatcher"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     hub::accounts::set_password(&hub.store, "dora", "pass-of-dora").expect("password");
 
     let (admin, admin_pw) = (hub.user.clone(), hub.password.clone());
@@ -207,27 +190,16 @@ async fn a_kiosk_pin_is_set_by_an_admin_or_the_account_itself() {
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains("222222"));
 
-    // Another health worker and a dispatcher may not set it; nothing changes.
-    let other = set_pin_as(
-        &hub,
-        "hanna",
-        "pass-of-the-worker",
-        &otto,
-        json!({"pin": "333333"}),
-    )
-    .await;
-    assert_eq!(other.status, StatusCode::FORBIDDEN, "{:#}", other.body);
-    let dora = set_pin_as(
-        &hub,
-        "dora",
-        "pass-of-dora",
-        &hanna,
-        json!({"pin": "333333"}),
-    )
-    .await;
-    assert_eq!(dora.status, StatusCode::FORBIDDEN, "{:#}", dora.body);
-    let nobody = set_pin_as(&hub, "hanna", "wrong", &hanna, json!({"pin": "333333"})).await;
-    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+    // Another health worker and a dispatcher may not set it, nor a wrong password; nothing
+    // changes.
+    for (user, password, account, status) in [
+        ("hanna", "pass-of-the-worker", &otto, StatusCode::FORBIDDEN),
+        ("dora", "pass-of-dora", &hanna, StatusCode::FORBIDDEN),
+        ("hanna", "wrong", &hanna, StatusCode::UNAUTHORIZED),
+    ] {
+        let refused = set_pin_as(&hub, user, password, account, json!({"pin": "333333"})).await;
+        assert_eq!(refused.status, status, "{user}: {:#}", refused.body);
+    }
     assert_eq!(
         text(
             &hub,
@@ -417,8 +389,7 @@ async fn a_kiosk_logs_in_with_the_right_pin_and_is_locked_out_after_five_wrong_o
     assert_eq!(locked.status, StatusCode::LOCKED, "{:#}", locked.body);
     assert_eq!(hub.count("staff_sessions"), 1);
     // After the 15 minutes the right PIN works again.
-    sql(
-        &hub,
+    hub.exec(
         "UPDATE staff_pins SET locked_until = ?1",
         &[&(Utc::now() - Duration::seconds(1)).to_rfc3339_opts(SecondsFormat::Secs, true)],
     );
@@ -670,16 +641,18 @@ async fn outcomes_arrive_through_the_sync_once_and_only_for_this_kiosk() {
     // A kiosk that was offline: the session ended an hour ago, the entry was made while it ran.
     let hour =
         |h: i64| (Utc::now() + Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    sql(
-        &hub,
-        "UPDATE staff_sessions SET issued_at = ?1, expires_at = ?2 WHERE id = ?3",
-        &[&hour(-13), &hour(-1), &session.to_string()],
-    );
-    sql(
-        &hub,
-        "UPDATE appointments SET starts_at = ?1 WHERE id = ?2",
-        &[&hour(-12), &here],
-    );
+    // Puts the session and the appointment these many hours from now.
+    let session_at = |issued: i64, expires: i64, starts: i64| {
+        hub.exec(
+            "UPDATE staff_sessions SET issued_at = ?1, expires_at = ?2 WHERE id = ?3",
+            &[&hour(issued), &hour(expires), &session.to_string()],
+        );
+        hub.exec(
+            "UPDATE appointments SET starts_at = ?1 WHERE id = ?2",
+            &[&hour(starts), &here],
+        );
+    };
+    session_at(-13, -1, -12);
     let late = kiosk
         .outcome(
             &hub,
@@ -691,16 +664,7 @@ async fn outcomes_arrive_through_the_sync_once_and_only_for_this_kiosk() {
         .await;
     assert_eq!(accepted(&late)["status"], "attended");
     // More than a day after the session ended it is too late.
-    sql(
-        &hub,
-        "UPDATE staff_sessions SET issued_at = ?1, expires_at = ?2 WHERE id = ?3",
-        &[&hour(-40), &hour(-28), &session.to_string()],
-    );
-    sql(
-        &hub,
-        "UPDATE appointments SET starts_at = ?1 WHERE id = ?2",
-        &[&hour(-39), &here],
-    );
+    session_at(-40, -28, -39);
     let too_late = kiosk
         .outcome(
             &hub,

@@ -16,6 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::common::kiosk::Kiosk;
 use crate::common::{Fixture, TestHub, ahead, fixture, id};
 
 fn identity(f: &Fixture) -> DeviceIdentity {
@@ -94,28 +95,34 @@ async fn shift(hub: &TestHub, f: &Fixture) {
     .await;
 }
 
+/// A hub with the fixture, a shift on the fixture's day, and the fixture's kiosk.
+async fn kiosk_day() -> (TestHub, Fixture, DeviceIdentity) {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 1).await;
+    shift(&hub, &f).await;
+    let device = identity(&f);
+    (hub, f, device)
+}
+
 async fn slot(hub: &TestHub, f: &Fixture, visit: &str, hh: u32, mm: u32) -> String {
-    hub.create(
+    hub.create_id(
         "slots",
         json!({"region_id": f.region, "visit_id": visit, "starts_at": ahead(f.day, hh, mm),
                "ends_at": ahead(f.day, hh, mm + 20)}),
     )
-    .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string()
+    .await
 }
 
 /// Another kiosk; at the fixture's stop unless a stop is given.
 async fn device(hub: &TestHub, f: &Fixture, stop: &str, village: &str) -> DeviceIdentity {
-    let made = hub
-        .create(
+    let device_id = hub
+        .create_id(
             "devices",
             json!({"region_id": f.region, "name": format!("Kiosk {}", id()), "stop_id": stop}),
         )
         .await;
     DeviceIdentity {
-        device_id: made["id"].as_str().expect("id").to_string(),
+        device_id,
         region_id: f.region.clone(),
         village_id: village.to_string(),
     }
@@ -140,20 +147,9 @@ fn refusal(outcome: &AckOutcome) -> (u16, &str, Option<&str>) {
     }
 }
 
-fn column(hub: &TestHub, sql: &str, id: &str) -> Option<String> {
-    let sql = sql.to_string();
-    let id = id.to_string();
-    hub.store
-        .blocking(move |c| Ok(c.query_row(&sql, [&id], |r| r.get::<_, Option<String>>(0))?))
-        .expect("query")
-}
-
 #[tokio::test]
 async fn a_ride_booked_through_sync_gets_the_planners_window() {
-    let hub = TestHub::start().await;
-    let f = fixture(&hub, 1).await;
-    shift(&hub, &f).await;
-    let device = identity(&f);
+    let (hub, f, device) = kiosk_day().await;
     // The body as the kiosk's booking core writes it: the API's fields, region and channel too.
     let ride = entry(
         OutboxKind::RideRequest,
@@ -194,8 +190,7 @@ async fn a_ride_booked_through_sync_gets_the_planners_window() {
         assert!(record.get(personal).is_none(), "{personal} in {record:#}");
     }
     // Stored like any booking, as the device's, and planned on the shift.
-    let booked_by = column(
-        &hub,
+    let booked_by = hub.text(
         "SELECT booked_by || '/' || channel FROM ride_requests WHERE id = ?1",
         &ride.id.to_string(),
     );
@@ -303,10 +298,7 @@ async fn the_planners_later_answer_to_an_offline_booking_reaches_its_kiosk() {
 
 #[tokio::test]
 async fn a_repeated_request_gets_identical_acks_and_no_duplicate_rows() {
-    let hub = TestHub::start().await;
-    let f = fixture(&hub, 1).await;
-    shift(&hub, &f).await;
-    let device = identity(&f);
+    let (hub, f, device) = kiosk_day().await;
     let free = slot(&hub, &f, &f.visit, 10, 0).await;
     let outbox = vec![
         entry(OutboxKind::RideRequest, kiosk_ride(&f, 10, 0)),
@@ -362,10 +354,7 @@ async fn a_repeated_request_gets_identical_acks_and_no_duplicate_rows() {
 
 #[tokio::test]
 async fn the_same_id_with_other_content_or_of_another_writer_is_refused() {
-    let hub = TestHub::start().await;
-    let f = fixture(&hub, 1).await;
-    shift(&hub, &f).await;
-    let device = identity(&f);
+    let (hub, f, device) = kiosk_day().await;
     let ride = entry(OutboxKind::RideRequest, kiosk_ride(&f, 10, 0));
     let first = send(&hub, &device, vec![ride.clone()]).await;
     let window = accepted(&first.acks[0].outcome)["pickup_window_start"].clone();
@@ -386,8 +375,7 @@ async fn the_same_id_with_other_content_or_of_another_writer_is_refused() {
     let again = send(&hub, &device, vec![ride.clone()]).await;
     assert_eq!(again.acks, first.acks);
     assert_eq!(
-        column(
-            &hub,
+        hub.text(
             "SELECT pickup_window_start FROM ride_requests WHERE id = ?1",
             &ride.id.to_string()
         ),
@@ -411,8 +399,7 @@ async fn the_same_id_with_other_content_or_of_another_writer_is_refused() {
     let response = send(&hub, &device, vec![stolen.clone()]).await;
     assert_eq!(refusal(&response.acks[0].outcome).1, ID_IN_USE);
     assert_eq!(
-        column(
-            &hub,
+        hub.text(
             "SELECT channel FROM ride_requests WHERE id = ?1",
             &stolen.id.to_string()
         ),
@@ -427,10 +414,7 @@ async fn device_at_fixture(hub: &TestHub, f: &Fixture) -> DeviceIdentity {
 
 #[tokio::test]
 async fn bad_requests_are_refused_whole_and_change_nothing() {
-    let hub = TestHub::start().await;
-    let f = fixture(&hub, 1).await;
-    shift(&hub, &f).await;
-    let device = identity(&f);
+    let (hub, f, device) = kiosk_day().await;
     // One exchange first, so the slot shares are in place and the footprint is settled.
     send(&hub, &device, vec![]).await;
     let before = footprint(&hub);
@@ -461,10 +445,7 @@ async fn bad_requests_are_refused_whole_and_change_nothing() {
 
 #[tokio::test]
 async fn bad_entries_are_refused_with_their_field_and_change_nothing() {
-    let hub = TestHub::start().await;
-    let f = fixture(&hub, 1).await;
-    shift(&hub, &f).await;
-    let device = identity(&f);
+    let (hub, f, device) = kiosk_day().await;
     send(&hub, &device, vec![]).await;
     let before = footprint(&hub);
 
@@ -614,10 +595,7 @@ async fn a_week_of_changes_comes_in_ordered_pages() {
 
 #[tokio::test]
 async fn a_kiosk_never_gets_people_other_kiosks_or_others_bookings() {
-    let hub = TestHub::start().await;
-    let f = fixture(&hub, 1).await;
-    shift(&hub, &f).await;
-    let device = identity(&f);
+    let (hub, f, device) = kiosk_day().await;
     let other = device_at_fixture(&hub, &f).await;
     hub.create(
         "residents",
@@ -805,27 +783,24 @@ async fn slot_shares_are_set_aside_once_and_booked_only_by_their_kiosk() {
     let device = identity(&f);
     // A visit of four slots, made before anyone sets shares.
     let visit = hub
-        .create(
+        .create_id(
             "imbus-visits",
             json!({"region_id": f.region, "village_id": f.village, "stop_id": f.stop,
                    "starts_at": ahead(f.day + 1, 9, 0), "ends_at": ahead(f.day + 1, 11, 0),
                    "counsellor": "Frau Aydin"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let mut slots = Vec::new();
     for hh in [9, 10] {
         for mm in [0, 30] {
             let made = hub
-                .create(
+                .create_id(
                     "slots",
                     json!({"region_id": f.region, "visit_id": visit,
                            "starts_at": ahead(f.day + 1, hh, mm), "ends_at": ahead(f.day + 1, hh, mm + 20)}),
                 )
                 .await;
-            slots.push(made["id"].as_str().expect("id").to_string());
+            slots.push(made);
         }
     }
     assert!(slot_states(&hub, &visit).iter().all(|(r, _)| r.is_none()));
@@ -946,16 +921,13 @@ async fn slot_shares_follow_the_region_setting_and_new_kiosks() {
         .await;
     assert_eq!(patched.status, StatusCode::OK, "{:#}", patched.body);
     let visit = hub
-        .create(
+        .create_id(
             "imbus-visits",
             json!({"region_id": f.region, "village_id": f.village, "stop_id": f.stop,
                    "starts_at": ahead(f.day + 1, 9, 0), "ends_at": ahead(f.day + 1, 11, 0),
                    "counsellor": "Frau Aydin"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     for hh in [9, 10] {
         for mm in [0, 30] {
             slot_on(&hub, &f, &visit, hh, mm).await;
@@ -990,15 +962,12 @@ async fn slot_shares_follow_the_region_setting_and_new_kiosks() {
 }
 
 async fn slot_on(hub: &TestHub, f: &Fixture, visit: &str, hh: u32, mm: u32) -> String {
-    hub.create(
+    hub.create_id(
         "slots",
         json!({"region_id": f.region, "visit_id": visit, "starts_at": ahead(f.day + 1, hh, mm),
                "ends_at": ahead(f.day + 1, hh, mm + 20)}),
     )
-    .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string()
+    .await
 }
 
 #[tokio::test]
@@ -1038,56 +1007,12 @@ async fn two_kiosks_racing_for_one_free_slot_get_it_once() {
         .expect("one refused");
     assert_eq!(refusal(lost).0, 409);
     assert_eq!(refusal(lost).1, SLOT_TAKEN);
-    let booked = column(
-        &hub,
+    let booked = hub.text(
         "SELECT CAST(count(*) AS TEXT) FROM appointments WHERE slot_id = ?1",
         &free,
     );
     assert_eq!(booked.as_deref(), Some("1"));
     hub.stop().await;
-}
-
-/// A kiosk enrolled for `device` the way a real one enrols (key pair, CSR, one-time code), with
-/// a client that shows its certificate.
-async fn enrolled_client(hub: &TestHub, device: &str) -> reqwest::Client {
-    let code = hub
-        .post(
-            &format!("/api/v1/devices/{device}/enrolment-code"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(code.status, StatusCode::CREATED, "{:#}", code.body);
-    let key = rcgen::KeyPair::generate().expect("key pair");
-    let csr = rcgen::CertificateParams::new(Vec::<String>::new())
-        .expect("params")
-        .serialize_request(&key)
-        .expect("csr")
-        .pem()
-        .expect("pem");
-    let enrolled = hub
-        .post(
-            protocol::device::ENROL_PATH,
-            json!({"api_version": protocol::API_VERSION, "code": code.body["code"], "csr_pem": csr}),
-        )
-        .await;
-    assert_eq!(enrolled.status, StatusCode::CREATED, "{:#}", enrolled.body);
-    let certificate = enrolled.body["certificate_pem"]
-        .as_str()
-        .expect("certificate");
-    let hub_cert = std::fs::read(hub.dir.path().join("tls/hub-cert.pem")).expect("hub cert");
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&hub_cert).expect("pem"))
-        .identity(
-            reqwest::Identity::from_pem(
-                format!("{certificate}\n{}", key.serialize_pem()).as_bytes(),
-            )
-            .expect("identity"),
-        )
-        .resolve("localhost", hub.addr)
-        .build()
-        .expect("client")
 }
 
 #[tokio::test]
@@ -1115,7 +1040,8 @@ async fn the_sync_route_answers_over_mutual_tls_with_problems_for_bad_requests()
     );
     assert_eq!(anonymous.content_type, "application/problem+json");
 
-    let kiosk = enrolled_client(&hub, &f.device).await;
+    // Enrolled the way a real kiosk enrols (key pair, CSR, one-time code).
+    let kiosk = Kiosk::enrol(&hub, &f.device).await.client;
     let post = |body: Value| {
         let request = kiosk.post(&url).json(&body);
         async move { crate::common::answer(request.send().await.expect("sent")).await }
@@ -1134,11 +1060,7 @@ async fn the_sync_route_answers_over_mutual_tls_with_problems_for_bad_requests()
     );
     assert!(!response.more);
     // The hub notes when the device last synced.
-    let synced = column(
-        &hub,
-        "SELECT last_sync_at FROM devices WHERE id = ?1",
-        &f.device,
-    );
+    let synced = hub.text("SELECT last_sync_at FROM devices WHERE id = ?1", &f.device);
     assert!(synced.is_some_and(|at| at.ends_with('Z')));
     // The same request again over the wire: the same acks.
     let again = post(serde_json::to_value(request(0, vec![ride], 1000)).expect("json")).await;

@@ -3,14 +3,8 @@
 
 use reqwest::StatusCode;
 
-use crate::common::web::{Browser, account, hidden_value};
+use crate::common::web::{Browser, account, admin, as_role, hidden_value};
 use crate::common::{TestHub, fixture};
-
-async fn admin(hub: &TestHub) -> Browser<'_> {
-    let browser = Browser::new(hub);
-    browser.login(&hub.user, &hub.password).await;
-    browser
-}
 
 fn column(hub: &TestHub, username: &str, column: &str) -> Option<String> {
     hub.store
@@ -94,8 +88,7 @@ async fn an_admin_creates_an_account_whose_person_must_choose_a_password() {
     assert!(list.body.contains("Elm-Asse"));
 
     // The person logs in (second factor set up on the way) and must choose a password first.
-    let person = Browser::new(&hub);
-    person.login("m.weber", &password).await;
+    let person = Browser::logged_in(&hub, "m.weber", &password).await;
     let console = person.get("/console").await;
     assert_eq!(console.status, StatusCode::SEE_OTHER);
     assert_eq!(console.location.as_deref(), Some("/account/password"));
@@ -106,8 +99,7 @@ async fn a_reset_password_works_once_and_must_be_changed() {
     let hub = TestHub::start().await;
     let f = fixture(&hub, 1).await;
     let (id, old) = account(&hub, "driver", "k.fahrer", Some(&f.region)).await;
-    let driver = Browser::new(&hub);
-    driver.login("k.fahrer", &old).await;
+    let driver = Browser::logged_in(&hub, "k.fahrer", &old).await;
     assert_eq!(driver.get("/account/password").await.status, StatusCode::OK);
     let browser = admin(&hub).await;
     let page = format!("/console/accounts/{id}");
@@ -136,8 +128,7 @@ async fn a_reset_password_works_once_and_must_be_changed() {
     assert!(after.location.unwrap_or_default().starts_with("/login"));
     let wrong = Browser::new(&hub).password_step("k.fahrer", &old).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let fresh = Browser::new(&hub);
-    fresh.login("k.fahrer", &password).await;
+    let fresh = Browser::logged_in(&hub, "k.fahrer", &password).await;
     let home = fresh.get("/console").await;
     assert_eq!(home.status, StatusCode::SEE_OTHER);
     assert_eq!(home.location.as_deref(), Some("/account/password"));
@@ -208,8 +199,7 @@ async fn a_reset_second_factor_is_set_up_again() {
     let hub = TestHub::start().await;
     let f = fixture(&hub, 1).await;
     let (id, password) = account(&hub, "dispatcher", "d.totp", Some(&f.region)).await;
-    let person = Browser::new(&hub);
-    person.login("d.totp", &password).await;
+    let person = Browser::logged_in(&hub, "d.totp", &password).await;
     assert_eq!(person.get("/console").await.status, StatusCode::OK);
     let browser = admin(&hub).await;
     let page = format!("/console/accounts/{id}");
@@ -230,8 +220,7 @@ async fn an_archived_account_cannot_log_in() {
     let hub = TestHub::start().await;
     let f = fixture(&hub, 1).await;
     let (id, password) = account(&hub, "driver", "weg", Some(&f.region)).await;
-    let person = Browser::new(&hub);
-    person.login("weg", &password).await;
+    let person = Browser::logged_in(&hub, "weg", &password).await;
     let browser = admin(&hub).await;
     let page = format!("/console/accounts/{id}");
     let done = browser.submit(&page, &format!("{page}/archive"), &[]).await;
@@ -262,9 +251,7 @@ async fn dispatchers_and_drivers_may_not_manage_accounts() {
     let f = fixture(&hub, 1).await;
     let (victim, _) = account(&hub, "driver", "opfer", Some(&f.region)).await;
     for (role, name) in [("dispatcher", "disp.acc"), ("driver", "driver.acc")] {
-        let (_, password) = account(&hub, role, name, Some(&f.region)).await;
-        let browser = Browser::new(&hub);
-        browser.login(name, &password).await;
+        let browser = as_role(&hub, role, name, &f.region).await;
         assert_eq!(
             browser.get("/console/accounts").await.status,
             StatusCode::FORBIDDEN

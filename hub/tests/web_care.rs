@@ -600,8 +600,11 @@ async fn pdf_text(hub: &TestHub, browser: &Browser<'_>, code: &str) -> String {
         .header(
             "cookie",
             format!(
-                "__Host-dorfpunkt={}",
-                browser.cookie("__Host-dorfpunkt").expect("session")
+                "__Host-dorfpunkt={}; __Host-dorfpunkt-lang={}",
+                browser.cookie("__Host-dorfpunkt").expect("session"),
+                browser
+                    .cookie("__Host-dorfpunkt-lang")
+                    .unwrap_or_else(|| "de".into())
             ),
         )
         .send()
@@ -895,4 +898,435 @@ async fn a_ride_that_cannot_be_served_offers_alternatives_that_book_it() {
         )
         .await;
     assert_eq!(none.status, StatusCode::BAD_REQUEST);
+}
+
+/// Chooses a language through the language link of a page; returns the answer.
+async fn choose(browser: &Browser<'_>, tag: &str, back: &str) -> Page {
+    let page = browser
+        .get(&format!("/care/language?lang={tag}&back={back}"))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    page
+}
+
+/// The opening `<html …>` tag of a page.
+fn html_tag(page: &Page) -> &str {
+    let start = page.body.find("<html").expect("an html element");
+    let end = start + page.body[start..].find('>').expect("its end");
+    &page.body[start..=end]
+}
+
+/// What each language must show on the caregiver pages (written here by hand, not taken from the
+/// code): html tag, start page title, booking button, ride form question, counselling title,
+/// booking code label, pickup time label, registration button, log-in button, not found.
+const LANGUAGES: &[(&str, &str, [&str; 9])] = &[
+    (
+        "de",
+        r#"<html lang="de" dir="ltr">"#,
+        [
+            "Meine Personen",
+            "Fahrt buchen",
+            "Wohin?",
+            "Beratung für Erna Köhler",
+            "Buchungscode",
+            "Abholzeit",
+            "Registrieren",
+            "Anmelden",
+            "Nicht gefunden",
+        ],
+    ),
+    (
+        "en",
+        r#"<html lang="en" dir="ltr">"#,
+        [
+            "My people",
+            "Book a ride",
+            "Where to?",
+            "Counselling for Erna Köhler",
+            "Booking code",
+            "Pickup time",
+            "Register",
+            "Log in",
+            "Not found",
+        ],
+    ),
+    (
+        "uk",
+        r#"<html lang="uk" dir="ltr">"#,
+        [
+            "Мої підопічні",
+            "Замовити поїздку",
+            "Куди?",
+            "Консультація для: Erna Köhler",
+            "Код бронювання",
+            "Час подачі",
+            "Зареєструватися",
+            "Увійти",
+            "Не знайдено",
+        ],
+    ),
+    (
+        "ar",
+        r#"<html lang="ar" dir="rtl">"#,
+        [
+            "الأشخاص الذين أرعاهم",
+            "حجز رحلة",
+            "إلى أين؟",
+            "استشارة من أجل \u{2068}Erna Köhler\u{2069}",
+            "رمز الحجز",
+            "وقت الاصطحاب",
+            "تسجيل",
+            "تسجيل الدخول",
+            "غير موجود",
+        ],
+    ),
+    (
+        "tr",
+        r#"<html lang="tr" dir="ltr">"#,
+        [
+            "Baktığım kişiler",
+            "Yolculuk rezerve et",
+            "Nereye?",
+            "Erna Köhler için danışmanlık",
+            "Rezervasyon kodu",
+            "Alınma saati",
+            "Kaydol",
+            "Giriş yap",
+            "Bulunamadı",
+        ],
+    ),
+];
+
+#[tokio::test]
+async fn every_caregiver_page_speaks_the_chosen_language_with_its_direction() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 0).await;
+    shift(&hub, &f).await;
+    let browser = linked_browser(&hub, &f).await;
+    let (booked, _) = book_ride(&browser, &f, "10:00").await;
+    let location = booked.location.expect("booked");
+    for (
+        tag,
+        html,
+        [
+            home,
+            book,
+            where_to,
+            counselling,
+            code,
+            pickup,
+            register,
+            login,
+            missing,
+        ],
+    ) in LANGUAGES
+    {
+        let chosen = choose(&browser, tag, "/care").await;
+        assert_eq!(chosen.location.as_deref(), Some("/care"));
+        assert_eq!(
+            browser.cookie("__Host-dorfpunkt-lang").as_deref(),
+            Some(*tag)
+        );
+        let pages = [
+            ("/care".to_string(), vec![*home, *book]),
+            (format!("/care/people/{}", f.resident), vec![*book]),
+            (format!("/care/people/{}/ride", f.resident), vec![*where_to]),
+            (
+                format!("/care/people/{}/counselling", f.resident),
+                vec![*counselling],
+            ),
+            (location.clone(), vec![*code, *pickup]),
+            ("/care/register".to_string(), vec![*register]),
+            ("/login".to_string(), vec![*login]),
+        ];
+        for (path, wanted) in pages {
+            let page = browser.get(&path).await;
+            assert_eq!(page.status, StatusCode::OK, "{tag} {path}: {}", page.body);
+            assert_eq!(html_tag(&page), *html, "{tag} {path}");
+            for text in wanted {
+                assert!(
+                    page.body.contains(text),
+                    "{tag} {path}: {text} in {}",
+                    page.body
+                );
+            }
+            // Every page offers every language, each link named in its own language.
+            for (other, name) in [("de", "Deutsch"), ("uk", "Українська"), ("ar", "العربية")]
+            {
+                assert!(
+                    page.body
+                        .contains(&format!(r#"lang="{other}" hreflang="{other}""#)),
+                    "{tag} {path}: link to {other}"
+                );
+                assert!(page.body.contains(name), "{tag} {path}: {name}");
+            }
+            if *tag != "de" {
+                assert!(
+                    !page.body.contains("Fahrt buchen") && !page.body.contains("Zurück"),
+                    "{tag} {path}: German left in {}",
+                    page.body
+                );
+            }
+        }
+        // Refusals too: a person that is not there, with the same status as in German.
+        let gone = browser.get(&format!("/care/people/{}", id())).await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert_eq!(html_tag(&gone), *html);
+        assert!(gone.body.contains(missing), "{tag}: {}", gone.body);
+    }
+}
+
+#[tokio::test]
+async fn the_language_cookie_is_strict_secure_and_unknown_values_fall_back_to_german() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 0).await;
+    let browser = linked_browser(&hub, &f).await;
+    let chosen = choose(&browser, "uk", "/care/people/x").await;
+    assert_eq!(chosen.location.as_deref(), Some("/care/people/x"));
+    let set = chosen
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().expect("text").to_string())
+        .find(|c| c.starts_with("__Host-dorfpunkt-lang="))
+        .expect("the language cookie");
+    assert!(set.starts_with("__Host-dorfpunkt-lang=uk;"), "{set}");
+    for part in ["Path=/", "Secure", "SameSite=Strict", "Max-Age="] {
+        assert!(set.contains(part), "{part} missing in {set}");
+    }
+    assert!(!set.contains("Domain"), "{set}");
+    assert!(
+        browser.get("/care").await.body.contains("Мої підопічні"),
+        "Ukrainian chosen"
+    );
+
+    // An unknown language: German, and the way back only to caregiver pages.
+    for (tag, back) in [
+        ("xx", "https://evil.example/"),
+        ("", "//evil.example"),
+        ("DE", "/console"),
+        ("de-AT", "/careless"),
+    ] {
+        let chosen = choose(&browser, tag, back).await;
+        assert_eq!(chosen.location.as_deref(), Some("/care"), "{tag} {back}");
+        assert_eq!(
+            browser.cookie("__Host-dorfpunkt-lang").as_deref(),
+            Some("de")
+        );
+        let home = browser.get("/care").await;
+        assert_eq!(html_tag(&home), r#"<html lang="de" dir="ltr">"#);
+        assert!(home.body.contains("Meine Personen"));
+    }
+
+    // A cookie set by hand to something unknown: German as well.
+    for value in ["xx", "ar-EG", "%3Cscript%3E"] {
+        let page = get_with_cookie(&hub, "/login", &format!("__Host-dorfpunkt-lang={value}")).await;
+        assert!(
+            page.starts_with("<!DOCTYPE html><html lang=\"de\" dir=\"ltr\">"),
+            "{value}: {page}"
+        );
+        assert!(page.contains("Benutzername oder E-Mail-Adresse"), "{value}");
+    }
+    let arabic = get_with_cookie(&hub, "/login", "__Host-dorfpunkt-lang=ar").await;
+    assert!(arabic.contains(r#"<html lang="ar" dir="rtl">"#), "{arabic}");
+}
+
+/// A page fetched with a cookie header of our own (the browser keeps only cookies the hub set).
+async fn get_with_cookie(hub: &TestHub, path: &str, cookie: &str) -> String {
+    let cert = std::fs::read(hub.dir.path().join("tls/hub-cert.pem")).expect("certificate");
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).expect("pem"))
+        .resolve("localhost", hub.addr)
+        .build()
+        .expect("client")
+        .get(hub.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("body")
+}
+
+#[tokio::test]
+async fn refusals_and_the_registration_speak_the_chosen_language() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 0).await;
+    let browser = linked_browser(&hub, &f).await;
+    choose(&browser, "tr", "/care").await;
+    // A ride form without a time: 400 in Turkish.
+    let path = format!("/care/people/{}/ride", f.resident);
+    let form = browser.get(&path).await;
+    let ride_id = hidden_value(&form.body, "ride_id").expect("ride id");
+    let answer = browser
+        .post(
+            &path,
+            &[
+                ("_csrf", &form.csrf()),
+                ("ride_id", &ride_id),
+                ("destination", &f.destination),
+                ("date", &date_ahead(f.day)),
+                ("time", ""),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert!(answer.body.contains(r#"<html lang="tr" dir="ltr">"#));
+    assert!(
+        answer.body.contains("Lütfen saati girin, örneğin 09:30."),
+        "{}",
+        answer.body
+    );
+    // A form without its token: 403, in Turkish.
+    let forged = browser
+        .post(&path, &[("ride_id", &id()), ("time", "10:00")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(
+        forged.body.contains("Formun süresi doldu"),
+        "{}",
+        forged.body
+    );
+    assert_eq!(hub.count("ride_requests"), 0);
+
+    // Registration in Arabic, right to left, with its problems in Arabic; it says that the
+    // e-mail address is the log-in.
+    let stranger = Browser::new(&hub);
+    choose(&stranger, "ar", "/care/register").await;
+    let page = stranger.get("/care/register").await;
+    assert!(page.body.contains(r#"<html lang="ar" dir="rtl">"#));
+    assert!(
+        page.body
+            .contains("ستسجّل الدخول لاحقًا بهذا البريد الإلكتروني.")
+    );
+    let fields = register_fields(&f.region, "kein-at-zeichen.de", "Samira Khalil");
+    let refused = stranger
+        .submit("/care/register", "/care/register", &fields)
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("يرجى إدخال بريد إلكتروني صحيح"),
+        "{}",
+        refused.body
+    );
+    let mut short = register_fields(&f.region, "samira@example.org", "Samira Khalil");
+    short.retain(|(k, _)| *k != "password" && *k != "repeat");
+    short.extend([("password", "kurz"), ("repeat", "kurz")]);
+    let refused = stranger
+        .submit("/care/register", "/care/register", &short)
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("كلمة المرور الجديدة قصيرة جدًا"),
+        "{}",
+        refused.body
+    );
+
+    // In German the page says the same.
+    let german = Browser::new(&hub).get("/care/register").await;
+    assert!(
+        german
+            .body
+            .contains("Mit dieser E-Mail-Adresse melden Sie sich später an.")
+    );
+}
+
+#[tokio::test]
+async fn the_ticket_is_german_with_the_chosen_language_under_it_but_not_arabic() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 0).await;
+    shift(&hub, &f).await;
+    let browser = linked_browser(&hub, &f).await;
+    let (booked, _) = book_ride(&browser, &f, "10:00").await;
+    let code = booked
+        .location
+        .expect("booked")
+        .rsplit('/')
+        .next()
+        .expect("code")
+        .to_string();
+    choose(&browser, "uk", "/care").await;
+    let text = pdf_text(&hub, &browser, &code).await;
+    for wanted in [
+        "Fahrschein",
+        "Квиток",
+        "Buchungscode",
+        "Код бронювання",
+        "Abholzeit",
+        "Час подачі",
+        "Підтверджено",
+    ] {
+        assert!(text.contains(wanted), "{wanted}: {text}");
+    }
+    assert!(text.contains(&code));
+
+    choose(&browser, "tr", "/care").await;
+    let text = pdf_text(&hub, &browser, &code).await;
+    assert!(text.contains("Alınma saati"), "{text}");
+    assert!(text.contains("Fahrschein"), "{text}");
+
+    // Arabic cannot be shaped in this PDF: the Arabic reader gets the German ticket.
+    choose(&browser, "ar", "/care").await;
+    let text = pdf_text(&hub, &browser, &code).await;
+    assert!(
+        text.contains("Fahrschein") && text.contains("Abholzeit"),
+        "{text}"
+    );
+    assert!(
+        !text.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)),
+        "{text}"
+    );
+    assert!(!text.contains("Квиток"), "{text}");
+}
+
+#[tokio::test]
+async fn a_ride_not_served_is_explained_with_its_alternatives_in_the_chosen_language() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 0).await;
+    hub.create(
+        "shifts",
+        json!({"region_id": f.region, "vehicle_id": f.vehicle, "driver_name": "Frau Peters",
+               "starts_at": ahead(f.day, 7, 0), "ends_at": ahead(f.day, 10, 0)}),
+    )
+    .await;
+    let browser = linked_browser(&hub, &f).await;
+    choose(&browser, "uk", "/care").await;
+    let (booked, _) = book_ride(&browser, &f, "15:00").await;
+    let location = booked.location.expect("location");
+    let page = browser.get(&location).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let planning: serde_json::Value = serde_json::from_str(&scalar(
+        &hub,
+        "SELECT planning FROM ride_requests WHERE resident_id = ?1",
+        &f.resident,
+    ))
+    .expect("planning");
+    let german = planning["message_de"].as_str().expect("German reason");
+    assert!(!page.body.contains(german), "{german} in {}", page.body);
+    for text in [
+        "Можливий такий час:",
+        "ще не відомо",
+        "Поїздка для: Erna Köhler",
+    ] {
+        assert!(page.body.contains(text), "{text}: {}", page.body);
+    }
+    let alternatives = planning["alternatives"].as_array().expect("alternatives");
+    assert!(!alternatives.is_empty());
+    // Each alternative is a button in Ukrainian: a weekday of the language, no "Uhr".
+    let buttons = page
+        .body
+        .matches(r#"<button type="submit" class="secondary">"#)
+        .count();
+    assert_eq!(buttons, alternatives.len());
+    assert!(
+        ["Пн ", "Вт ", "Ср ", "Чт ", "Пт ", "Сб ", "Нд "]
+            .iter()
+            .any(|day| page.body.contains(day)),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(" Uhr"), "{}", page.body);
 }

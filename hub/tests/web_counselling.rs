@@ -7,28 +7,8 @@ use chrono_tz::Europe::Berlin;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::web::{Browser, account, hidden_value};
+use crate::common::web::{Browser, account, as_caregiver, as_role, hidden_value};
 use crate::common::{Fixture, TestHub, ahead, fixture, id};
-
-fn one(hub: &TestHub, sql: &str, arg: &str) -> Option<String> {
-    let (sql, arg) = (sql.to_string(), arg.to_string());
-    hub.store
-        .blocking(move |c| Ok(c.query_row(&sql, [arg], |r| r.get::<_, Option<String>>(0))?))
-        .expect("one value")
-}
-
-fn exec(hub: &TestHub, sql: &str, args: &[&str]) {
-    hub.store
-        .blocking(|c| {
-            c.execute(sql, rusqlite::params_from_iter(args.iter()))?;
-            Ok(())
-        })
-        .expect("statement");
-}
-
-fn created_id(value: serde_json::Value) -> String {
-    value["id"].as_str().expect("id").to_string()
-}
 
 /// What a test needs: the fixture, the health worker's password, the booked appointment at the
 /// counsellor's visit (started half an hour ago) and the other counsellor's visit.
@@ -46,16 +26,13 @@ fn shift(hub: &TestHub, visit: &str, seconds: i64) {
     let moved = |column: &str| {
         format!("{column} = strftime('%Y-%m-%dT%H:%M:%SZ', unixepoch({column}) + ?2, 'unixepoch')")
     };
-    exec(
-        hub,
-        &format!(
+    hub.exec(&format!(
             "UPDATE appointments SET {} WHERE slot_id IN (SELECT id FROM slots WHERE visit_id = ?1)",
             moved("starts_at")
         ),
         &[visit, &by],
     );
-    exec(
-        hub,
+    hub.exec(
         &format!(
             "UPDATE slots SET {}, {} WHERE visit_id = ?1",
             moved("starts_at"),
@@ -63,8 +40,7 @@ fn shift(hub: &TestHub, visit: &str, seconds: i64) {
         ),
         &[visit, &by],
     );
-    exec(
-        hub,
+    hub.exec(
         &format!(
             "UPDATE imbus_visits SET {}, {} WHERE id = ?1",
             moved("starts_at"),
@@ -74,17 +50,6 @@ fn shift(hub: &TestHub, visit: &str, seconds: i64) {
     );
 }
 
-fn start_of(hub: &TestHub, visit: &str) -> DateTime<Utc> {
-    one(
-        hub,
-        "SELECT starts_at FROM imbus_visits WHERE id = ?1",
-        visit,
-    )
-    .expect("start")
-    .parse()
-    .expect("instant")
-}
-
 fn berlin_date(at: DateTime<Utc>) -> String {
     at.with_timezone(&Berlin).format("%Y-%m-%d").to_string()
 }
@@ -92,90 +57,79 @@ fn berlin_date(at: DateTime<Utc>) -> String {
 async fn day(hub: &TestHub) -> Day {
     let f = fixture(hub, 1).await;
     let (worker, password) = account(hub, "health_worker", "berater", Some(&f.region)).await;
-    let mine = created_id(
-        hub.create(
+    let mine = hub
+        .create_id(
             "imbus-counsellors",
             json!({"region_id": f.region, "name": "Frau Aydin", "account_id": worker}),
         )
-        .await,
-    );
-    let theirs = created_id(
-        hub.create(
+        .await;
+    let theirs = hub
+        .create_id(
             "imbus-counsellors",
             json!({"region_id": f.region, "name": "Herr Brandt"}),
         )
-        .await,
-    );
-    exec(
-        hub,
+        .await;
+    hub.exec(
         "UPDATE imbus_visits SET counsellor_id = ?1 WHERE id = ?2",
         &[&mine, &f.visit],
     );
-    let slot = created_id(
-        hub.create(
+    let slot = hub
+        .create_id(
             "slots",
             json!({"region_id": f.region, "visit_id": f.visit,
                    "starts_at": ahead(f.day, 9, 20), "ends_at": ahead(f.day, 9, 40)}),
         )
-        .await,
-    );
-    let appointment = created_id(
-        hub.create(
+        .await;
+    let appointment = hub
+        .create_id(
             "appointments",
             json!({"id": id(), "region_id": f.region, "slot_id": slot, "resident_id": f.resident,
                    "topic": "health", "channel": "phone"}),
         )
-        .await,
-    );
+        .await;
     // Herr Brandt's visit in another village, with a booking of his own.
-    let eilum = created_id(
-        hub.create(
+    let eilum = hub
+        .create_id(
             "villages",
             json!({"region_id": f.region, "name": "Eilum", "municipality": "Eilum",
                    "lat": 52.15, "lon": 10.70}),
         )
-        .await,
-    );
-    let stop = created_id(
-        hub.create(
+        .await;
+    let stop = hub
+        .create_id(
             "stops",
             json!({"region_id": f.region, "village_id": eilum, "name": "Kirche",
                    "lat": 52.151, "lon": 10.701}),
         )
-        .await,
-    );
-    let other = created_id(
-        hub.create(
+        .await;
+    let other = hub
+        .create_id(
             "imbus-visits",
             json!({"region_id": f.region, "village_id": eilum, "stop_id": stop,
                    "starts_at": ahead(f.day, 13, 0), "ends_at": ahead(f.day, 15, 0),
                    "counsellor": "Herr Brandt"}),
         )
-        .await,
-    );
-    exec(
-        hub,
+        .await;
+    hub.exec(
         "UPDATE imbus_visits SET counsellor_id = ?1 WHERE id = ?2",
         &[&theirs, &other],
     );
-    let other_slot = created_id(
-        hub.create(
+    let other_slot = hub
+        .create_id(
             "slots",
             json!({"region_id": f.region, "visit_id": other,
                    "starts_at": ahead(f.day, 13, 0), "ends_at": ahead(f.day, 13, 20)}),
         )
-        .await,
-    );
-    let hans = created_id(
-        hub.create(
+        .await;
+    let hans = hub
+        .create_id(
             "residents",
             json!({"region_id": f.region, "name": "Hans Meier", "street": "Kirchweg 1",
                    "village_id": eilum, "lat": 52.15, "lon": 10.70,
                    "consent_at": "2026-01-05T10:00:00+01:00", "consent_given_to": "DRK",
                    "consent_purpose": "Beratung"}),
         )
-        .await,
-    );
+        .await;
     hub.create(
         "appointments",
         json!({"id": id(), "region_id": f.region, "slot_id": other_slot, "resident_id": hans,
@@ -188,10 +142,10 @@ async fn day(hub: &TestHub) -> Day {
     shift(
         hub,
         &f.visit,
-        (started - start_of(hub, &f.visit)).num_seconds(),
+        (started - hub.visit_start(&f.visit)).num_seconds(),
     );
-    let date = berlin_date(start_of(hub, &f.visit));
-    let other_date = berlin_date(start_of(hub, &other));
+    let date = berlin_date(hub.visit_start(&f.visit));
+    let other_date = berlin_date(hub.visit_start(&other));
     Day {
         f,
         password,
@@ -202,8 +156,7 @@ async fn day(hub: &TestHub) -> Day {
 }
 
 fn appointment_state(hub: &TestHub, appointment: &str) -> Option<String> {
-    one(
-        hub,
+    hub.text(
         "SELECT status || '/' || topic || '/' || COALESCE(referral, '-') FROM appointments
          WHERE id = ?1",
         appointment,
@@ -214,21 +167,17 @@ fn appointment_state(hub: &TestHub, appointment: &str) -> Option<String> {
 async fn the_counsellor_sees_their_day_with_first_names_and_records_outcomes_and_walk_ins() {
     let hub = TestHub::start().await;
     let d = day(&hub).await;
-    let browser = Browser::new(&hub);
-    browser.login("berater", &d.password).await;
+    let browser = Browser::logged_in(&hub, "berater", &d.password).await;
     let path = format!("/counselling?date={}", d.date);
     let page = browser.get(&path).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    for words in [
+    page.assert_shows(&[
         "Kneitlingen",
         "Erna",
         "Gesundheit",
         "Uhr speichern",
         "Zählen",
         "Tag anzeigen",
-    ] {
-        assert!(page.body.contains(words), "{words}: {}", page.body);
-    }
+    ]);
     for hidden in ["Köhler", "Eilum", "Hans", "Meier"] {
         assert!(!page.body.contains(hidden), "{hidden}: {}", page.body);
     }
@@ -304,8 +253,7 @@ async fn the_counsellor_sees_their_day_with_first_names_and_records_outcomes_and
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
     assert_eq!(hub.count("walk_ins"), 1);
     assert_eq!(
-        one(
-            &hub,
+        hub.text(
             "SELECT topic || '/' || count || '/' || visit_id FROM walk_ins WHERE id = ?1",
             &entry
         ),
@@ -330,9 +278,7 @@ async fn other_roles_other_counsellors_and_forged_forms_are_refused() {
         ]
     };
     for role in ["dispatcher", "driver"] {
-        let (_, password) = account(&hub, role, &format!("konto-{role}"), Some(&d.f.region)).await;
-        let browser = Browser::new(&hub);
-        browser.login(&format!("konto-{role}"), &password).await;
+        let browser = as_role(&hub, role, &format!("konto-{role}"), &d.f.region).await;
         assert_eq!(
             browser.get("/counselling").await.status,
             StatusCode::FORBIDDEN,
@@ -347,28 +293,16 @@ async fn other_roles_other_counsellors_and_forged_forms_are_refused() {
             "{role}"
         );
     }
-    hub.create(
-        "accounts",
-        json!({"id": id(), "username": "kuemmerer", "display_name": "Jonas Köhler",
-               "role": "caregiver", "region_id": d.f.region, "caregiver_id": d.f.caregiver}),
-    )
-    .await;
-    let password = hub::accounts::random_password();
-    hub::accounts::set_password(&hub.store, "kuemmerer", &password).expect("password");
-    let care = Browser::new(&hub);
-    care.login("kuemmerer", &password).await;
+    let care = as_caregiver(&hub, &d.f, "kuemmerer").await;
     assert_eq!(care.get("/counselling").await.status, StatusCode::FORBIDDEN);
-    let admin = Browser::new(&hub);
-    admin.login(&hub.user, &hub.password).await;
+    let admin = Browser::logged_in(&hub, &hub.user, &hub.password).await;
     assert_eq!(
         admin.get("/counselling").await.status,
         StatusCode::FORBIDDEN
     );
 
     // A health worker not linked to the counsellor: told so, and may not record.
-    let (_, password) = account(&hub, "health_worker", "zweite", Some(&d.f.region)).await;
-    let second = Browser::new(&hub);
-    second.login("zweite", &password).await;
+    let second = as_role(&hub, "health_worker", "zweite", &d.f.region).await;
     let page = second.get(&format!("/counselling?date={}", d.date)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(
@@ -386,8 +320,7 @@ async fn other_roles_other_counsellors_and_forged_forms_are_refused() {
     );
 
     // The counsellor's own forms without or with a wrong token.
-    let browser = Browser::new(&hub);
-    browser.login("berater", &d.password).await;
+    let browser = Browser::logged_in(&hub, "berater", &d.password).await;
     let missing = browser
         .post(&outcome_path, &[("status", "attended"), ("topic", "care")])
         .await;
@@ -414,23 +347,20 @@ async fn bad_outcomes_and_walk_ins_are_refused_and_change_nothing() {
     let hub = TestHub::start().await;
     let d = day(&hub).await;
     // Another visit of the counsellor that has not begun: no walk-ins there yet.
-    let later = created_id(
-        hub.create(
+    let later = hub
+        .create_id(
             "imbus-visits",
             json!({"region_id": d.f.region, "village_id": d.f.village, "stop_id": d.f.stop,
                    "starts_at": ahead(d.f.day + 1, 9, 0), "ends_at": ahead(d.f.day + 1, 10, 0),
                    "counsellor": "Frau Aydin"}),
         )
-        .await,
-    );
-    exec(
-        &hub,
+        .await;
+    hub.exec(
         "UPDATE imbus_visits SET counsellor_id =
              (SELECT counsellor_id FROM imbus_visits WHERE id = ?1) WHERE id = ?2",
         &[&d.f.visit, &later],
     );
-    let browser = Browser::new(&hub);
-    browser.login("berater", &d.password).await;
+    let browser = Browser::logged_in(&hub, "berater", &d.password).await;
     let page = browser.get(&format!("/counselling?date={}", d.date)).await;
     let token = page.csrf();
     let before = appointment_state(&hub, &d.appointment);

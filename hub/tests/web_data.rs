@@ -452,7 +452,7 @@ async fn destinations_and_vehicles_take_their_own_inputs() {
 }
 
 /// The import's columns of each kind, as stored, to compare two hubs.
-const COMPARED: [(&str, &str); 6] = [
+const COMPARED: [(&str, &str); 8] = [
     ("villages", "id, name, municipality, lat, lon, streets"),
     ("stops", "id, village_id, name, lat, lon, step_free"),
     (
@@ -470,6 +470,11 @@ const COMPARED: [(&str, &str); 6] = [
     (
         "residents",
         "id, name, street, village_id, lat, lon, phone, uses_walker, uses_wheelchair, needs_companion, language, consent_at, consent_given_to, consent_purpose",
+    ),
+    ("caregivers", "id, name, phone, email, village_id"),
+    (
+        "caregiver_links",
+        "id, caregiver_id, resident_id, consent_at, consent_how",
     ),
 ];
 
@@ -503,6 +508,24 @@ async fn an_export_imported_into_a_fresh_hub_gives_the_same_rows() {
                "lat": 52.1333, "lon": 10.85, "streets": ["Am Anger", "Kirchweg"]}),
     )
     .await;
+    let neighbour = hub
+        .create(
+            "caregivers",
+            json!({"region_id": f.region, "name": "Petra Sommer", "email": "petra@example.org",
+                   "village_id": f.village}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (caregiver, how) in [(&f.caregiver, "phone"), (&neighbour, "in_person")] {
+        hub.create(
+            "caregiver-links",
+            json!({"region_id": f.region, "caregiver_id": caregiver, "resident_id": f.resident,
+                   "consent_at": "2026-02-01T09:30:00Z", "consent_how": how}),
+        )
+        .await;
+    }
     let source = admin(&hub).await;
     let mut files = Vec::new();
     for (kind, _) in COMPARED {
@@ -522,9 +545,27 @@ async fn an_export_imported_into_a_fresh_hub_gives_the_same_rows() {
         1,
         "exporting personal data is recorded"
     );
+    for kind in ["caregivers", "caregiver_links"] {
+        assert_eq!(
+            hub.count(&format!(
+                "audit_log WHERE action = 'export' AND kind = '{kind}'"
+            )),
+            1,
+            "{kind}"
+        );
+    }
     assert_eq!(
         hub.count("audit_log WHERE action = 'export' AND kind = 'villages'"),
         0
+    );
+    let links = &files.last().expect("links").1;
+    assert!(
+        links.starts_with("id,caregiver,resident,consent_at,consent_how\n"),
+        "{links}"
+    );
+    assert!(
+        links.contains("Jonas Köhler,Erna Köhler,2026-02-01T09:30:00Z,phone"),
+        "{links}"
     );
 
     let fresh = TestHub::start().await;
@@ -764,5 +805,313 @@ async fn roles_regions_csrf_and_unknown_ids_are_refused() {
     assert_eq!(
         dispo.get("/console/data/rockets").await.status,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn caregiver_links_record_consent_through_forms_and_refuse_bad_input() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 0).await;
+    let browser = dispatcher(&hub, &f, "dispo").await;
+    let overview = browser.get("/console/data").await;
+    assert!(
+        overview.body.contains("/console/data/caregiver_links.csv"),
+        "{}",
+        overview.body
+    );
+    // The form offers the region's caregivers and residents; reading them is audited.
+    let people_lists = hub.count("audit_log WHERE action = 'list' AND kind = 'caregivers'");
+    let form = browser.get("/console/data/caregiver_links/new").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(
+        form.body.contains("Jonas Köhler, 0171 2345678"),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body.contains("Erna Köhler, Lindenweg 4"),
+        "{}",
+        form.body
+    );
+    assert!(form.body.contains("am Telefon"));
+    assert_eq!(
+        hub.count("audit_log WHERE action = 'list' AND kind = 'caregivers'"),
+        people_lists + 1
+    );
+
+    let good = [
+        ("caregiver_id", f.caregiver.as_str()),
+        ("resident_id", f.resident.as_str()),
+        ("consent_at", "2026-02-01T10:30"),
+        ("consent_how", "phone"),
+    ];
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![good[1], good[2], good[3]],
+            "Kümmerer:in: bitte ausfüllen",
+        ),
+        (
+            vec![good[0], good[1], good[3]],
+            "Einwilligung am: bitte ausfüllen",
+        ),
+        (
+            vec![good[0], good[1], ("consent_at", "gestern"), good[3]],
+            "„gestern“ ist kein Zeitpunkt",
+        ),
+        (
+            vec![good[0], good[1], good[2], ("consent_how", "per Brieftaube")],
+            "„per Brieftaube“ ist keine der möglichen Angaben",
+        ),
+        (
+            vec![
+                good[0],
+                good[1],
+                ("consent_at", "2099-01-01T10:00"),
+                good[3],
+            ],
+            "Einwilligung am: liegt in der Zukunft",
+        ),
+        (
+            vec![("caregiver_id", "kein-eintrag"), good[1], good[2], good[3]],
+            "Kümmerer:in: Einen Eintrag mit der ID „kein-eintrag“ gibt es nicht",
+        ),
+    ];
+    let links_before = hub.count("caregiver_links");
+    let writes_before = hub.count("audit_log WHERE kind = 'caregiver_links' AND action = 'create'");
+    for (fields, expected) in &cases {
+        let (_, refused) = create_through_form(
+            &browser,
+            "/console/data/caregiver_links/new",
+            "/console/data/caregiver_links",
+            fields,
+        )
+        .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{expected}: {}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains(expected),
+            "{expected}: {}",
+            refused.body
+        );
+    }
+    assert_eq!(hub.count("caregiver_links"), links_before);
+    assert_eq!(
+        hub.count("audit_log WHERE kind = 'caregiver_links' AND action = 'create'"),
+        writes_before
+    );
+
+    let (link, done) = create_through_form(
+        &browser,
+        "/console/data/caregiver_links/new",
+        "/console/data/caregiver_links",
+        &good,
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        text(
+            &hub,
+            "SELECT consent_at || ' ' || consent_how || ' ' || consent_recorded_by
+             FROM caregiver_links WHERE id = ?1",
+            &link
+        )
+        .as_deref(),
+        Some("2026-02-01T09:30:00Z phone account:dispo")
+    );
+    let list = browser.get("/console/data/caregiver_links").await;
+    assert!(list.body.contains("Jonas Köhler"), "{}", list.body);
+    assert!(list.body.contains("am Telefon"), "{}", list.body);
+    // The same pair again is refused: one live link per pair.
+    let (_, twice) = create_through_form(
+        &browser,
+        "/console/data/caregiver_links/new",
+        "/console/data/caregiver_links",
+        &good,
+    )
+    .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+    assert_eq!(hub.count("caregiver_links"), links_before + 1);
+
+    // Editing changes how consent was given; the pair itself cannot be changed.
+    let page = format!("/console/data/caregiver_links/{link}");
+    let edit = browser.get(&page).await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
+    let other = hub
+        .create(
+            "caregivers",
+            json!({"region_id": f.region, "name": "Petra Sommer", "email": "petra@example.org"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let moved = browser
+        .post(
+            &page,
+            &[
+                ("_csrf", &edit.csrf()),
+                ("caregiver_id", &other),
+                ("resident_id", &f.resident),
+                ("consent_at", "2026-02-01T10:30"),
+                ("consent_how", "paper"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::BAD_REQUEST, "{}", moved.body);
+    assert!(
+        moved.body.contains("kann nicht geändert werden"),
+        "{}",
+        moved.body
+    );
+    let changed = browser
+        .post(
+            &page,
+            &[
+                ("_csrf", &edit.csrf()),
+                ("caregiver_id", &f.caregiver),
+                ("resident_id", &f.resident),
+                ("consent_at", "2026-02-01T10:30"),
+                ("consent_how", "in_person"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    assert_eq!(
+        text(
+            &hub,
+            "SELECT consent_how FROM caregiver_links WHERE id = ?1",
+            &link
+        )
+        .as_deref(),
+        Some("in_person")
+    );
+    // Unknown ids are not found; archiving ends the link.
+    let unknown = browser
+        .get(&format!("/console/data/caregiver_links/{}", id()))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let archived = browser
+        .post(&format!("{page}/archive"), &[("_csrf", &edit.csrf())])
+        .await;
+    assert_eq!(archived.status, StatusCode::SEE_OTHER, "{}", archived.body);
+    assert!(
+        text(
+            &hub,
+            "SELECT archived_at FROM caregiver_links WHERE id = ?1",
+            &link
+        )
+        .is_some()
+    );
+}
+
+#[tokio::test]
+async fn caregivers_and_links_from_csv_are_all_or_nothing() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 0).await;
+    let browser = dispatcher(&hub, &f, "dispo").await;
+    let tables = [
+        "caregivers",
+        "caregiver_links",
+        "audit_log WHERE action = 'import'",
+    ];
+    let before: Vec<i64> = tables.iter().map(|t| hub.count(t)).collect();
+    let cases = [
+        (
+            "caregivers",
+            "name,phone,email\nPetra Sommer,,\n",
+            "Zeile 2, Spalte „phone“: Eine Kümmerer:in braucht",
+        ),
+        (
+            "caregivers",
+            "name,phone,village\nPetra Sommer,05332 1,Atlantis\n",
+            "Zeile 2, Spalte „village“: Kein Ort „Atlantis“",
+        ),
+        (
+            "caregivers",
+            "phone\n05332 1\n",
+            "Spalte „name“: Diese Spalte fehlt",
+        ),
+        (
+            "caregiver_links",
+            "caregiver,resident,consent_at\nJonas Köhler,Niemand,2026-02-01 10:00\n",
+            "Zeile 2, Spalte „resident“: Keine Bewohner:in „Niemand“",
+        ),
+        (
+            "caregiver_links",
+            "caregiver,resident,consent_at,consent_how\nJonas Köhler,Erna Köhler,2026-02-01 10:00,Brieftaube\n",
+            "Zeile 2, Spalte „consent_how“: „Brieftaube“ ist keine der möglichen Angaben",
+        ),
+        (
+            "caregiver_links",
+            "caregiver,resident,consent_at\nJonas Köhler,Erna Köhler,zehn\n",
+            "Zeile 2, Spalte „consent_at“: „zehn“ ist weder eine Ortszeit",
+        ),
+    ];
+    for (kind, csv, expected) in cases {
+        let page = format!("/console/data/{kind}/import");
+        let answer = browser
+            .submit(&page, &page, &[("region", &f.region), ("csv", csv)])
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{kind}: {}",
+            answer.body
+        );
+        assert!(
+            answer.body.contains(expected),
+            "{expected}: {}",
+            answer.body
+        );
+    }
+    let mut huge = String::from("name,phone\n");
+    while huge.len() <= 10 * 1024 * 1024 {
+        huge.push_str("Petra Sommer,05332 1\n");
+    }
+    let answer = browser
+        .submit(
+            "/console/data/caregivers/import",
+            "/console/data/caregivers/import",
+            &[("region", &f.region), ("csv", &huge)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.body.contains("zu groß"), "{}", answer.body);
+    let after: Vec<i64> = tables.iter().map(|t| hub.count(t)).collect();
+    assert_eq!(before, after);
+
+    // Good files go in; a link names its caregiver and resident by name.
+    let caregivers = "name,email,village\nPetra Sommer,petra@example.org,Kneitlingen\n";
+    let answer = browser
+        .submit(
+            "/console/data/caregivers/import",
+            "/console/data/caregivers/import",
+            &[("region", &f.region), ("csv", caregivers)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let links = "caregiver,resident,consent_at,consent_how\nPetra Sommer,Erna Köhler,2026-02-01 10:00,schriftlich\n";
+    let answer = browser
+        .submit(
+            "/console/data/caregiver_links/import",
+            "/console/data/caregiver_links/import",
+            &[("region", &f.region), ("csv", links)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(answer.body.contains("1 neu angelegt"), "{}", answer.body);
+    assert_eq!(
+        text(
+            &hub,
+            "SELECT l.consent_how || ' ' || l.consent_at FROM caregiver_links l
+             JOIN caregivers c ON c.id = l.caregiver_id WHERE c.name = ?1",
+            "Petra Sommer"
+        )
+        .as_deref(),
+        Some("paper 2026-02-01T09:00:00Z")
     );
 }

@@ -1,19 +1,12 @@
 //! Web pages: devices. The admin's map and table of kiosks, adding one with its enrolment code,
 //! a new code, revoking and remote settings; roles, CSRF, bad input and unknown ids.
 
-use protocol::device::HEARTBEAT_PATH;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::kiosk::Kiosk;
-use crate::common::web::{Browser, account};
+use crate::common::web::{admin, as_role};
 use crate::common::{TestHub, fixture};
-
-async fn admin(hub: &TestHub) -> Browser<'_> {
-    let browser = Browser::new(hub);
-    browser.login(&hub.user, &hub.password).await;
-    browser
-}
 
 fn device_column(hub: &TestHub, device: &str, column: &str) -> Option<String> {
     hub.store
@@ -59,7 +52,7 @@ async fn an_admin_sees_kiosks_on_the_map_and_in_the_table() {
     let beat = json!({"api_version": 1, "software_version": "kiosk 0.9.1", "uptime_s": 3600,
         "disk_free_bytes": 8_000_000_000u64, "under_voltage": false, "throttled": false,
         "storage": "ok", "printer": "out", "last_sync_at": null, "outbox_len": 3});
-    let answer = kiosk.post(&hub, HEARTBEAT_PATH, beat).await;
+    let answer = kiosk.heartbeat(&hub, beat).await;
     assert_eq!(answer.status, StatusCode::OK, "{:#}", answer.body);
     let browser = admin(&hub).await;
     let page = browser
@@ -170,9 +163,7 @@ async fn revoking_on_the_page_stops_the_kiosk_at_once() {
         })
         .unwrap();
     assert_eq!(open, 0, "no certificate of the kiosk still counts");
-    let refused = kiosk
-        .post(&hub, HEARTBEAT_PATH, json!({"api_version": 1}))
-        .await;
+    let refused = kiosk.heartbeat(&hub, json!({"api_version": 1})).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:#}", refused.body);
 }
 
@@ -220,9 +211,7 @@ async fn dispatchers_and_drivers_may_not_manage_devices() {
     let hub = TestHub::start().await;
     let f = fixture(&hub, 1).await;
     for (role, name) in [("dispatcher", "disp.devices"), ("driver", "driver.devices")] {
-        let (_, password) = account(&hub, role, name, Some(&f.region)).await;
-        let browser = Browser::new(&hub);
-        browser.login(name, &password).await;
+        let browser = as_role(&hub, role, name, &f.region).await;
         let page = browser.get("/console/devices").await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{role}");
         let page = browser

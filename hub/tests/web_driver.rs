@@ -5,7 +5,7 @@ use chrono::{Duration, SecondsFormat, Utc};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::web::{Browser, Page, account};
+use crate::common::web::{Browser, Page, account, as_caregiver};
 use crate::common::{Fixture, TestHub, ahead, fixture, id};
 
 /// A shift of today with two rides on it, driven by `driver`, and a second driver with a
@@ -28,18 +28,11 @@ fn text(at: chrono::DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-async fn created(hub: &TestHub, segment: &str, body: serde_json::Value) -> String {
-    hub.create(segment, body).await["id"]
-        .as_str()
-        .expect("id")
-        .to_string()
-}
-
 async fn ride(hub: &TestHub, body: serde_json::Value) -> String {
     let mut body = body;
     body["id"] = json!(id());
     body["channel"] = json!("phone");
-    let ride = created(hub, "ride-requests", body).await;
+    let ride = hub.create_id("ride-requests", body).await;
     let confirmed = hub
         .call(
             reqwest::Method::PATCH,
@@ -54,14 +47,14 @@ async fn ride(hub: &TestHub, body: serde_json::Value) -> String {
 /// A shift from three hours ago to five hours ahead, given to `driver` through the API update.
 async fn shift_of(hub: &TestHub, f: &Fixture, driver: &str) -> String {
     let now = Utc::now();
-    let shift = created(
-        hub,
-        "shifts",
-        json!({"id": id(), "region_id": f.region, "vehicle_id": f.vehicle,
+    let shift = hub
+        .create_id(
+            "shifts",
+            json!({"id": id(), "region_id": f.region, "vehicle_id": f.vehicle,
                "driver_name": "Uwe Brandes", "starts_at": text(now - Duration::hours(3)),
                "ends_at": text(now + Duration::hours(5))}),
-    )
-    .await;
+        )
+        .await;
     let given = hub
         .call(
             reqwest::Method::PATCH,
@@ -82,8 +75,7 @@ async fn route_stop(
     kind: &str,
     minutes_ago: i64,
 ) -> String {
-    created(
-        hub,
+    hub.create_id(
         "route-stops",
         json!({"id": id(), "region_id": f.region, "shift_id": shift, "position": position,
                "ride_request_id": ride, "kind": kind,
@@ -96,19 +88,18 @@ async fn route_stop(
 /// onto today's shift by hand, as the planner would.
 async fn today(hub: &TestHub) -> Today {
     let f = fixture(hub, 1).await;
-    let guenter = created(
-        hub,
-        "residents",
-        json!({"id": id(), "region_id": f.region, "name": "Günter Weiß", "phone": "05332 98765",
+    let guenter = hub
+        .create_id(
+            "residents",
+            json!({"id": id(), "region_id": f.region, "name": "Günter Weiß", "phone": "05332 98765",
                "street": "Am Teich 2", "village_id": f.village, "lat": 52.133, "lon": 10.723,
                "uses_wheelchair": true, "needs_companion": true,
                "consent_at": "2026-01-05T10:00:00+01:00", "consent_given_to": "DRK Fahrdienst",
                "consent_purpose": "Fahrten"}),
-    )
-    .await;
+        )
+        .await;
     // Erna has no phone of her own: the button calls her caregiver.
-    created(
-        hub,
+    hub.create_id(
         "caregiver-links",
         json!({"id": id(), "region_id": f.region, "caregiver_id": f.caregiver,
                "resident_id": f.resident, "consent_at": "2026-01-05T10:00:00+01:00"}),
@@ -159,12 +150,6 @@ async fn today(hub: &TestHub) -> Today {
         other_shift,
         other_stop,
     }
-}
-
-async fn logged_in<'a>(hub: &'a TestHub, username: &str, password: &str) -> Browser<'a> {
-    let browser = Browser::new(hub);
-    browser.login(username, password).await;
-    browser
 }
 
 /// Marks `kind` at `stop` from today's page with a fresh event id; returns the answer.
@@ -269,7 +254,7 @@ async fn a_driver_sees_only_their_shifts_stops_in_order_with_first_names_and_nee
         .await;
     assert_eq!(cancelled.status, StatusCode::OK, "{:#}", cancelled.body);
 
-    let browser = logged_in(&hub, "fahrer", &t.driver.1).await;
+    let browser = Browser::logged_in(&hub, "fahrer", &t.driver.1).await;
     let page = browser.get("/driver").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let body = &page.body;
@@ -366,7 +351,7 @@ async fn a_driver_sees_only_their_shifts_stops_in_order_with_first_names_and_nee
 async fn picked_up_then_dropped_off_completes_the_ride_at_the_tap_times() {
     let hub = TestHub::start().await;
     let t = today(&hub).await;
-    let browser = logged_in(&hub, "fahrer", &t.driver.1).await;
+    let browser = Browser::logged_in(&hub, "fahrer", &t.driver.1).await;
     let [erna_pickup, guenter_pickup, erna_dropoff, guenter_dropoff] = &t.stops;
 
     let tapped = text(Utc::now() - Duration::minutes(7));
@@ -444,7 +429,7 @@ async fn picked_up_then_dropped_off_completes_the_ride_at_the_tap_times() {
 async fn a_no_show_marks_the_ride_and_frees_its_drop_off() {
     let hub = TestHub::start().await;
     let t = today(&hub).await;
-    let browser = logged_in(&hub, "fahrer", &t.driver.1).await;
+    let browser = Browser::logged_in(&hub, "fahrer", &t.driver.1).await;
     let [_, guenter_pickup, _, guenter_dropoff] = &t.stops;
     let missed = mark(&browser, guenter_pickup, "no_show", "").await;
     assert_eq!(missed.status, StatusCode::SEE_OTHER, "{}", missed.body);
@@ -477,7 +462,7 @@ async fn a_no_show_marks_the_ride_and_frees_its_drop_off() {
 async fn the_same_event_id_records_once_and_other_content_under_it_conflicts() {
     let hub = TestHub::start().await;
     let t = today(&hub).await;
-    let browser = logged_in(&hub, "fahrer", &t.driver.1).await;
+    let browser = Browser::logged_in(&hub, "fahrer", &t.driver.1).await;
     let [erna_pickup, guenter_pickup, _, _] = &t.stops;
     let event = id();
     let tapped = text(Utc::now() - Duration::minutes(3));
@@ -534,7 +519,7 @@ async fn another_drivers_stop_is_not_found_and_other_roles_are_refused() {
     let t = today(&hub).await;
     let before = snapshot(&hub);
     // The other driver cannot mark a stop of this driver's shift, nor an unknown stop.
-    let other = logged_in(&hub, "fahrerin", &t.other_driver.1).await;
+    let other = Browser::logged_in(&hub, "fahrerin", &t.other_driver.1).await;
     let foreign = mark(&other, &t.stops[0], "picked_up", "").await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
     let unknown = mark(&other, &id(), "picked_up", "").await;
@@ -546,8 +531,7 @@ async fn another_drivers_stop_is_not_found_and_other_roles_are_refused() {
     assert_eq!(snapshot(&hub), before);
 
     let dispatcher = account(&hub, "dispatcher", "disponentin", Some(&t.f.region)).await;
-    let staff = Browser::new(&hub);
-    staff.login("disponentin", &dispatcher.1).await;
+    let staff = Browser::logged_in(&hub, "disponentin", &dispatcher.1).await;
     assert_eq!(staff.get("/driver").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         staff
@@ -569,17 +553,7 @@ async fn another_drivers_stop_is_not_found_and_other_roles_are_refused() {
         .await;
     assert_eq!(posted.status, StatusCode::FORBIDDEN);
 
-    let caregiver_id = id();
-    hub.create(
-        "accounts",
-        json!({"id": caregiver_id, "region_id": t.f.region, "username": "kuemmerer",
-               "display_name": "Jonas", "role": "caregiver", "caregiver_id": t.f.caregiver}),
-    )
-    .await;
-    let password = hub::accounts::random_password();
-    hub::accounts::set_password(&hub.store, "kuemmerer", &password).expect("password");
-    let care = Browser::new(&hub);
-    care.login("kuemmerer", &password).await;
+    let care = as_caregiver(&hub, &t.f, "kuemmerer").await;
     assert_eq!(care.get("/driver").await.status, StatusCode::FORBIDDEN);
     assert_eq!(snapshot(&hub), before);
 
@@ -595,7 +569,7 @@ async fn another_drivers_stop_is_not_found_and_other_roles_are_refused() {
 async fn missing_csrf_and_bad_input_change_nothing() {
     let hub = TestHub::start().await;
     let t = today(&hub).await;
-    let browser = logged_in(&hub, "fahrer", &t.driver.1).await;
+    let browser = Browser::logged_in(&hub, "fahrer", &t.driver.1).await;
     let stop = &t.stops[0];
     let action = format!("/driver/stops/{stop}/events");
     let before = snapshot(&hub);
@@ -618,7 +592,7 @@ async fn missing_csrf_and_bad_input_change_nothing() {
         .await;
     assert_eq!(wrong_token.status, StatusCode::FORBIDDEN);
     // The right token from another site's page is refused too.
-    let mut elsewhere = logged_in(&hub, "fahrer", &t.driver.1).await;
+    let mut elsewhere = Browser::logged_in(&hub, "fahrer", &t.driver.1).await;
     let other_token = elsewhere.get("/driver").await.csrf();
     elsewhere.origin = "https://evil.example".into();
     let cross = elsewhere

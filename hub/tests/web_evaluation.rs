@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::StatusCode;
-use serde_json::json;
 
-use crate::common::web::{Browser, account};
+pub use crate::common::web::admin;
+use crate::common::web::{self, Browser, as_caregiver};
 use crate::common::{Fixture, TestHub, fixture, id};
 
 /// Along the meridian 10.72° E, so that distances are degrees of latitude times 111.19493 km.
@@ -241,30 +241,14 @@ pub fn seed(hub: &TestHub, f: &Fixture) {
 }
 
 /// A logged-in admin.
-pub async fn admin(hub: &TestHub) -> Browser<'_> {
-    let browser = Browser::new(hub);
-    browser.login(&hub.user, &hub.password).await;
-    browser
-}
-
-/// A logged-in account of `role` in the fixture's region.
+/// A logged-in account of `role` in the fixture's region (a caregiver's of the fixture's
+/// caregiver).
 pub async fn as_role<'a>(hub: &'a TestHub, f: &Fixture, role: &str, username: &str) -> Browser<'a> {
-    let password = if role == "caregiver" {
-        hub.create(
-            "accounts",
-            json!({"username": username, "display_name": "Kümmerer Test", "role": "caregiver",
-                   "region_id": f.region, "caregiver_id": f.caregiver}),
-        )
-        .await;
-        let password = hub::accounts::random_password();
-        hub::accounts::set_password(&hub.store, username, &password).expect("password");
-        password
+    if role == "caregiver" {
+        as_caregiver(hub, f, username).await
     } else {
-        account(hub, role, username, Some(&f.region)).await.1
-    };
-    let browser = Browser::new(hub);
-    browser.login(username, &password).await;
-    browser
+        web::as_role(hub, role, username, &f.region).await
+    }
 }
 
 /// The lines of a CSV table of the period September to October 2026.

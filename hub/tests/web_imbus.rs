@@ -8,29 +8,8 @@ use chrono_tz::Europe::Berlin;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::web::{Browser, account};
+use crate::common::web::{admin, as_caregiver, as_role};
 use crate::common::{Fixture, TestHub, fixture, id};
-
-fn one(hub: &TestHub, sql: &str, arg: &str) -> Option<String> {
-    let (sql, arg) = (sql.to_string(), arg.to_string());
-    hub.store
-        .blocking(move |c| Ok(c.query_row(&sql, [arg], |r| r.get::<_, Option<String>>(0))?))
-        .expect("one value")
-}
-
-fn number(hub: &TestHub, sql: &str, arg: &str) -> i64 {
-    let (sql, arg) = (sql.to_string(), arg.to_string());
-    hub.store
-        .blocking(move |c| Ok(c.query_row(&sql, [arg], |r| r.get::<_, i64>(0))?))
-        .expect("one number")
-}
-
-fn exec(hub: &TestHub, sql: &str, arg: &str) {
-    let (sql, arg) = (sql.to_string(), arg.to_string());
-    hub.store
-        .blocking(move |c| Ok(c.execute(&sql, [arg]).map(|_| ())?))
-        .expect("statement");
-}
 
 /// The first Monday at least two days ahead (Berlin).
 fn monday_ahead() -> NaiveDate {
@@ -41,34 +20,17 @@ fn monday_ahead() -> NaiveDate {
     day
 }
 
-/// A browser logged in as the hub's administrator.
-async fn admin(hub: &TestHub) -> Browser<'_> {
-    let browser = Browser::new(hub);
-    browser.login(&hub.user, &hub.password).await;
-    browser
-}
-
-/// A browser logged in as a new account of `role` in `region`.
-async fn as_role<'a>(hub: &'a TestHub, role: &str, name: &str, region: &str) -> Browser<'a> {
-    let (_, password) = account(hub, role, name, Some(region)).await;
-    let browser = Browser::new(hub);
-    browser.login(name, &password).await;
-    browser
-}
-
-/// A browser logged in as a caregiver account of the fixture's caregiver.
-async fn caregiver<'a>(hub: &'a TestHub, f: &Fixture) -> Browser<'a> {
-    hub.create(
-        "accounts",
-        json!({"id": id(), "username": "kuemmerer", "display_name": "Jonas Köhler",
-               "role": "caregiver", "region_id": f.region, "caregiver_id": f.caregiver}),
-    )
-    .await;
-    let password = hub::accounts::random_password();
-    hub::accounts::set_password(&hub.store, "kuemmerer", &password).expect("password");
-    let browser = Browser::new(hub);
-    browser.login("kuemmerer", &password).await;
-    browser
+/// Fails unless the fixture's visit still starts at `start` and is planned, no tour plan was made
+/// and the audit log still has `audit` lines.
+fn assert_nothing_changed(hub: &TestHub, f: &Fixture, start: DateTime<Utc>, audit: i64) {
+    assert_eq!(hub.visit_start(&f.visit), start);
+    assert_eq!(
+        hub.text("SELECT status FROM imbus_visits WHERE id = ?1", &f.visit)
+            .as_deref(),
+        Some("planned")
+    );
+    assert_eq!(hub.count("tour_plans"), 0);
+    assert_eq!(hub.count("audit_log"), audit);
 }
 
 /// Makes the fixture's region ready for tour planning: three villages with a frequency, a bus,
@@ -80,15 +42,12 @@ async fn tour_region(hub: &TestHub, f: &Fixture) {
         ("Uehrde", 52.1000, 10.7667, 2),
     ] {
         let village = hub
-            .create(
+            .create_id(
                 "villages",
                 json!({"region_id": f.region, "name": name, "municipality": name, "lat": lat,
                        "lon": lon, "imbus_every_weeks": every, "imbus_visit_minutes": 90}),
             )
-            .await["id"]
-            .as_str()
-            .expect("id")
-            .to_string();
+            .await;
         hub.create(
             "stops",
             json!({"region_id": f.region, "village_id": village, "name": "Dorfgemeinschaftshaus",
@@ -142,25 +101,18 @@ async fn a_cycle_is_planned_once_and_published_into_the_calendar() {
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
     assert_eq!(hub.count("tour_plans"), 1);
     assert_eq!(
-        one(
-            &hub,
-            "SELECT status FROM tour_plans WHERE id = ?1",
-            &plan_id
-        )
-        .as_deref(),
+        hub.text("SELECT status FROM tour_plans WHERE id = ?1", &plan_id)
+            .as_deref(),
         Some("draft")
     );
 
     let plan = browser.get(&target).await;
-    assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
-    for words in [
+    plan.assert_shows(&[
         "Kennzahlen",
         "Entwurf",
         "Verschobene Muster",
         "Plan veröffentlichen",
-    ] {
-        assert!(plan.body.contains(words), "{words}: {}", plan.body);
-    }
+    ]);
     assert!(plan.body.contains("data-confirm"), "{}", plan.body);
     assert_eq!(hub.count("imbus_visits"), 1, "a draft makes no visits");
 
@@ -174,16 +126,11 @@ async fn a_cycle_is_planned_once_and_published_into_the_calendar() {
         published.body
     );
     assert_eq!(
-        one(
-            &hub,
-            "SELECT status FROM tour_plans WHERE id = ?1",
-            &plan_id
-        )
-        .as_deref(),
+        hub.text("SELECT status FROM tour_plans WHERE id = ?1", &plan_id)
+            .as_deref(),
         Some("published")
     );
-    let made = number(
-        &hub,
+    let made = hub.number(
         "SELECT count(*) FROM imbus_visits WHERE plan_id = ?1 AND status = 'published'",
         &plan_id,
     );
@@ -192,8 +139,7 @@ async fn a_cycle_is_planned_once_and_published_into_the_calendar() {
         "Dahlum weekly and two fortnightly villages: {made}"
     );
     assert!(
-        number(
-            &hub,
+        hub.number(
             "SELECT count(*) FROM slots s JOIN imbus_visits v ON v.id = s.visit_id WHERE v.plan_id = ?1",
             &plan_id
         ) > 0
@@ -202,15 +148,12 @@ async fn a_cycle_is_planned_once_and_published_into_the_calendar() {
     let calendar = browser
         .get(published.location.as_deref().expect("calendar"))
         .await;
-    assert_eq!(calendar.status, StatusCode::OK, "{}", calendar.body);
-    for words in [
+    calendar.assert_shows(&[
         "<th scope=\"col\">Montag</th>",
         "Dahlum",
         "IMBUS Elm",
         "veröffentlicht",
-    ] {
-        assert!(calendar.body.contains(words), "{words}: {}", calendar.body);
-    }
+    ]);
     // The downloads point at the public routes.
     assert!(
         calendar
@@ -229,42 +172,25 @@ async fn a_cycle_is_planned_once_and_published_into_the_calendar() {
 /// a move or cancel has someone to tell. Answers the appointment's id.
 async fn booked_with_caregiver(hub: &TestHub, f: &Fixture) -> String {
     let slot = hub
-        .create(
+        .create_id(
             "slots",
             json!({"region_id": f.region, "visit_id": f.visit,
                    "starts_at": crate::common::ahead(f.day, 10, 0),
                    "ends_at": crate::common::ahead(f.day, 10, 20)}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     hub.create(
         "caregiver-links",
         json!({"region_id": f.region, "caregiver_id": f.caregiver, "resident_id": f.resident,
                "consent_at": "2026-01-05T10:00:00+01:00"}),
     )
     .await;
-    hub.create(
+    hub.create_id(
         "appointments",
         json!({"id": id(), "region_id": f.region, "slot_id": slot, "resident_id": f.resident,
                "topic": "care", "channel": "phone"}),
     )
-    .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string()
-}
-
-fn start_of(hub: &TestHub, visit: &str) -> DateTime<Utc> {
-    one(
-        hub,
-        "SELECT starts_at FROM imbus_visits WHERE id = ?1",
-        visit,
-    )
-    .expect("start")
-    .parse()
-    .expect("instant")
+    .await
 }
 
 #[tokio::test]
@@ -283,7 +209,7 @@ async fn a_moved_visit_takes_its_appointments_along_and_the_calendar_says_so() {
         page.body
     );
 
-    let before = start_of(&hub, &f.visit);
+    let before = hub.visit_start(&f.visit);
     // The same day at 14:00, or the next working day when the fixture's day is a holiday (a
     // move onto a day without IMBUS is refused).
     let original = before.with_timezone(&Berlin).date_naive();
@@ -304,45 +230,42 @@ async fn a_moved_visit_takes_its_appointments_along_and_the_calendar_says_so() {
         )
         .await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
-    let after = start_of(&hub, &f.visit);
+    let after = hub.visit_start(&f.visit);
     let expected = Berlin
         .from_local_datetime(&day.and_hms_opt(14, 0, 0).expect("time"))
         .single()
         .expect("14:00 exists");
     assert_eq!(after, expected.with_timezone(&Utc), "14:00 Berlin");
     assert_eq!(
-        one(
-            &hub,
+        hub.text(
             "SELECT moved_from FROM imbus_visits WHERE id = ?1",
             &f.visit
         ),
         Some(before.format("%Y-%m-%dT%H:%M:%SZ").to_string())
     );
     assert_eq!(
-        one(
-            &hub,
+        hub.text(
             "SELECT change_reason FROM imbus_visits WHERE id = ?1",
             &f.visit
         )
         .as_deref(),
         Some("Straßensperrung am Dorfplatz")
     );
-    let appointment_start: DateTime<Utc> = one(
-        &hub,
-        "SELECT starts_at FROM appointments WHERE id = ?1",
-        &appointment,
-    )
-    .expect("start")
-    .parse()
-    .expect("instant");
+    let appointment_start: DateTime<Utc> = hub
+        .text(
+            "SELECT starts_at FROM appointments WHERE id = ?1",
+            &appointment,
+        )
+        .expect("start")
+        .parse()
+        .expect("instant");
     assert_eq!(
         appointment_start - after,
         Duration::hours(1),
         "the 10:00 slot went along"
     );
     assert_eq!(
-        number(
-            &hub,
+        hub.number(
             "SELECT count(*) FROM notices WHERE kind = 'visit_moved' AND appointment_id = ?1",
             &appointment
         ),
@@ -353,16 +276,13 @@ async fn a_moved_visit_takes_its_appointments_along_and_the_calendar_says_so() {
     // A second visit, cancelled, and a third marked as a replacement: the calendar says so in
     // words.
     let other = hub
-        .create(
+        .create_id(
             "imbus-visits",
             json!({"region_id": f.region, "village_id": f.village, "stop_id": f.stop,
                    "starts_at": crate::common::ahead(f.day, 16, 0),
                    "ends_at": crate::common::ahead(f.day, 17, 0), "counsellor": "Frau Aydin"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let other_path = format!("/console/imbus/visits/{other}");
     let cancelled = browser
         .submit(
@@ -378,8 +298,7 @@ async fn a_moved_visit_takes_its_appointments_along_and_the_calendar_says_so() {
         cancelled.body
     );
     assert_eq!(
-        one(
-            &hub,
+        hub.text(
             "SELECT status || '/' || cancel_reason FROM imbus_visits WHERE id = ?1",
             &other
         )
@@ -387,26 +306,21 @@ async fn a_moved_visit_takes_its_appointments_along_and_the_calendar_says_so() {
         Some("cancelled/Bus in der Werkstatt")
     );
     let third = hub
-        .create(
+        .create_id(
             "imbus-visits",
             json!({"region_id": f.region, "village_id": f.village, "stop_id": f.stop,
                    "starts_at": crate::common::ahead(f.day + 1, 9, 0),
                    "ends_at": crate::common::ahead(f.day + 1, 10, 0), "counsellor": "Frau Aydin"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    exec(
-        &hub,
+        .await;
+    hub.exec(
         "UPDATE imbus_visits SET replacement = 1 WHERE id = ?1",
-        &third,
+        &[&third],
     );
     let calendar = browser
         .get(&format!("/console/imbus?from={original}"))
         .await;
-    assert_eq!(calendar.status, StatusCode::OK, "{}", calendar.body);
-    for words in [
+    calendar.assert_shows(&[
         "Fällt aus",
         "Bus in der Werkstatt",
         "Verlegt",
@@ -414,9 +328,7 @@ async fn a_moved_visit_takes_its_appointments_along_and_the_calendar_says_so() {
         "Ersatztermin",
         "14:00–16:00 Kneitlingen",
         "Nächste 4 Wochen",
-    ] {
-        assert!(calendar.body.contains(words), "{words}: {}", calendar.body);
-    }
+    ]);
     // The next period is one link away and shows none of these.
     let monday = original - Duration::days(i64::from(original.weekday().num_days_from_monday()));
     let later = browser
@@ -454,7 +366,7 @@ async fn other_roles_are_refused_and_forms_need_their_token() {
             .await;
         assert_eq!(moved.status, StatusCode::FORBIDDEN, "{role}");
     }
-    let care = caregiver(&hub, &f).await;
+    let care = as_caregiver(&hub, &f, "kuemmerer").await;
     assert_eq!(
         care.get("/console/imbus").await.status,
         StatusCode::FORBIDDEN
@@ -470,14 +382,11 @@ async fn other_roles_are_refused_and_forms_need_their_token() {
 
     // A dispatcher of another region sees neither its calendar nor its visit.
     let other_region = hub
-        .create(
+        .create_id(
             "regions",
             json!({"id": id(), "name": "Anderswo", "phone": "0531 1"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let stranger = as_role(&hub, "dispatcher", "fremd", &other_region).await;
     assert_eq!(
         stranger
@@ -491,7 +400,7 @@ async fn other_roles_are_refused_and_forms_need_their_token() {
     // Without or with a wrong token nothing changes.
     let browser = admin(&hub).await;
     let audit = hub.count("audit_log");
-    let start = start_of(&hub, &f.visit);
+    let start = hub.visit_start(&f.visit);
     let missing = browser
         .post(&format!("{path}/cancel"), &[("reason", "Krank")])
         .await;
@@ -519,18 +428,7 @@ async fn other_roles_are_refused_and_forms_need_their_token() {
         )
         .await;
     assert_eq!(plan.status, StatusCode::FORBIDDEN);
-    assert_eq!(start_of(&hub, &f.visit), start);
-    assert_eq!(
-        one(
-            &hub,
-            "SELECT status FROM imbus_visits WHERE id = ?1",
-            &f.visit
-        )
-        .as_deref(),
-        Some("planned")
-    );
-    assert_eq!(hub.count("tour_plans"), 0);
-    assert_eq!(hub.count("audit_log"), audit);
+    assert_nothing_changed(&hub, &f, start, audit);
 }
 
 #[tokio::test]
@@ -539,7 +437,7 @@ async fn bad_moves_and_cancels_are_refused_in_german_and_change_nothing() {
     let f = fixture(&hub, 1).await;
     let browser = admin(&hub).await;
     let path = format!("/console/imbus/visits/{}", f.visit);
-    let start = start_of(&hub, &f.visit);
+    let start = hub.visit_start(&f.visit);
     let date = start.with_timezone(&Berlin).date_naive().to_string();
     let past = (Utc::now() - Duration::days(3))
         .with_timezone(&Berlin)
@@ -631,25 +529,13 @@ async fn bad_moves_and_cancels_are_refused_in_german_and_change_nothing() {
             answer.body
         );
     }
-    assert_eq!(start_of(&hub, &f.visit), start);
-    assert_eq!(
-        one(
-            &hub,
-            "SELECT status FROM imbus_visits WHERE id = ?1",
-            &f.visit
-        )
-        .as_deref(),
-        Some("planned")
-    );
-    assert_eq!(hub.count("tour_plans"), 0);
-    assert_eq!(hub.count("audit_log"), audit);
+    assert_nothing_changed(&hub, &f, start, audit);
 
     // A visit that has begun stays as it was.
-    exec(
-        &hub,
+    hub.exec(
         "UPDATE imbus_visits SET starts_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-10 minutes')
          WHERE id = ?1",
-        &f.visit,
+        &[&f.visit],
     );
     let page = browser.get(&path).await;
     assert!(page.body.contains("hat schon begonnen"), "{}", page.body);
@@ -680,12 +566,8 @@ async fn bad_moves_and_cancels_are_refused_in_german_and_change_nothing() {
         cancelled.body
     );
     assert_eq!(
-        one(
-            &hub,
-            "SELECT status FROM imbus_visits WHERE id = ?1",
-            &f.visit
-        )
-        .as_deref(),
+        hub.text("SELECT status FROM imbus_visits WHERE id = ?1", &f.visit)
+            .as_deref(),
         Some("planned")
     );
     assert_eq!(hub.count("audit_log"), audit);

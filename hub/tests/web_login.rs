@@ -370,3 +370,130 @@ async fn an_account_whose_password_was_reset_must_choose_a_new_one_first() {
         .unwrap();
     assert_eq!(must, 0);
 }
+
+/// Registers a caregiver through the registration page; returns nothing but the account exists.
+async fn register(hub: &TestHub, region: &str, email: &str, password: &str) {
+    let browser = Browser::new(hub);
+    let done = browser
+        .submit(
+            "/care/register",
+            "/care/register",
+            &[
+                ("region", region),
+                ("name", "Anna Schmidt"),
+                ("email", email),
+                ("phone", ""),
+                ("password", password),
+                ("repeat", password),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+}
+
+#[tokio::test]
+async fn a_caregiver_logs_in_with_the_e_mail_address_as_typed() {
+    let hub = TestHub::start().await;
+    let fx = fixture(&hub, 0).await;
+    let password = "ein langes Passwort 42";
+    register(&hub, &fx.region, "Anna.Schmidt@Example.org", password).await;
+    for typed in [
+        "Anna.Schmidt@Example.org",
+        " anna.schmidt@example.org ",
+        "anna.schmidt-at-example.org",
+    ] {
+        let browser = Browser::new(&hub);
+        let page = browser.password_step(typed, password).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{typed}: {}", page.body);
+        let home = browser.get("/care").await;
+        assert_eq!(home.status, StatusCode::OK, "{typed}");
+        assert!(home.body.contains("anna.schmidt-at-example.org"));
+    }
+    // A wrong password with the e-mail address counts against the account and shows what was
+    // typed again.
+    let browser = Browser::new(&hub);
+    let wrong = browser
+        .password_step("Anna.Schmidt@Example.org", "falsches Passwort 1")
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("Benutzername oder Passwort ist falsch"));
+    assert!(wrong.body.contains(r#"value="Anna.Schmidt@Example.org""#));
+    let failures: i64 = hub
+        .store
+        .blocking(|c| {
+            Ok(c.query_row(
+                "SELECT failed_logins FROM accounts WHERE username = 'anna.schmidt-at-example.org'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("failures");
+    assert_eq!(failures, 1);
+    // Another address is nobody's.
+    let other = Browser::new(&hub)
+        .password_step("anna.schmidt@example.com", password)
+        .await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_log_in_and_password_pages_speak_the_chosen_language_to_caregivers_only() {
+    let hub = TestHub::start().await;
+    let fx = fixture(&hub, 0).await;
+    let browser = Browser::new(&hub);
+    let chosen = browser.get("/care/language?lang=tr&back=/login").await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER);
+    assert_eq!(chosen.location.as_deref(), Some("/login"));
+    let page = browser.get("/login").await;
+    assert!(
+        page.body.contains(r#"<html lang="tr" dir="ltr">"#),
+        "{}",
+        page.body
+    );
+    for text in [
+        "Giriş yap",
+        "Kullanıcı adı veya e-posta adresi",
+        "Şifre",
+        "Bakım veren olarak kaydol",
+    ] {
+        assert!(page.body.contains(text), "{text}: {}", page.body);
+    }
+    let wrong = browser
+        .password_step("niemand", "falsches Passwort 1")
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong.body.contains("Kullanıcı adı veya şifre yanlış."),
+        "{}",
+        wrong.body
+    );
+
+    // A caregiver's password page in Turkish, its refusal too.
+    let password = "ein langes Passwort 42";
+    register(&hub, &fx.region, "ayse@example.org", password).await;
+    let carer = Browser::new(&hub);
+    carer.get("/care/language?lang=tr&back=/login").await;
+    carer.password_step("ayse@example.org", password).await;
+    let form = carer.get("/account/password").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("Şifreyi değiştir"), "{}", form.body);
+    let short = carer
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[("current", password), ("new", "kurz"), ("repeat", "kurz")],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(short.body.contains("Yeni şifre çok kısa"), "{}", short.body);
+
+    // Staff pages stay German whatever the cookie says.
+    let (_, driver_password) = account(&hub, "driver", "fahrer2", Some(&fx.region)).await;
+    let staff = Browser::new(&hub);
+    staff.get("/care/language?lang=tr&back=/login").await;
+    staff.password_step("fahrer2", &driver_password).await;
+    let form = staff.get("/account/password").await;
+    assert!(form.body.contains(r#"<html lang="de">"#), "{}", form.body);
+    assert!(form.body.contains("Passwort ändern"));
+}

@@ -194,8 +194,8 @@ async fn an_admin_finds_a_resident_and_exports_everything_with_an_audit_line() {
         &hub,
         &format!(
             "SELECT count(*) FROM audit_log WHERE action = 'export' AND entity_id = '{}'
-             AND actor = 'account:admin'",
-            f.resident
+             AND actor = 'account:admin' AND kind = 'residents' AND region_id = '{}'",
+            f.resident, f.region
         ),
     );
     assert_eq!(exports, 1);
@@ -266,8 +266,9 @@ async fn erasure_removes_the_name_from_every_table_and_keeps_the_counts() {
     let erase_lines: i64 = query(
         &hub,
         &format!(
-            "SELECT count(*) FROM audit_log WHERE action = 'erase' AND entity_id = '{}'",
-            f.resident
+            "SELECT count(*) FROM audit_log WHERE action = 'erase' AND entity_id = '{}'
+             AND actor = 'account:admin' AND kind = 'residents' AND region_id = '{}'",
+            f.resident, f.region
         ),
     );
     assert_eq!(erase_lines, 1);

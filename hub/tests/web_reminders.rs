@@ -13,7 +13,7 @@ use hub::reminders::{self, Scheduled, SmtpMailer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::web::{Browser, account};
+use crate::common::web::{Browser, account, as_role};
 use crate::common::{Fixture, TestHub, ahead, fixture};
 
 /// The Python with Debian's python3-aiosmtpd (a pyenv `python3` first in PATH may lack it).
@@ -118,14 +118,11 @@ fn day_before(f: &Fixture, hh: u32, mm: u32) -> DateTime<Utc> {
 
 async fn caregiver_with_email(hub: &TestHub, f: &Fixture, name: &str, email: &str) -> String {
     let id = hub
-        .create(
+        .create_id(
             "caregivers",
             json!({"region_id": f.region, "name": name, "email": email}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     hub.create(
         "caregiver-links",
         json!({"region_id": f.region, "caregiver_id": id, "resident_id": f.resident,
@@ -141,6 +138,24 @@ async fn ride(hub: &TestHub, f: &Fixture, hh: u32) -> Value {
         json!({"region_id": f.region, "resident_id": f.resident, "from_home": true,
                "to_destination_id": f.destination, "appointment_at": ahead(f.day, hh, 30),
                "channel": "phone"}),
+    )
+    .await
+}
+
+/// An appointment of the fixture's resident booked by phone, at 09:20 of the fixture's visit (the
+/// fixture's own slot is the kiosk's share, so the booking gets a slot of its own).
+async fn phone_appointment(hub: &TestHub, f: &Fixture, topic: &str) -> Value {
+    let slot = hub
+        .create(
+            "slots",
+            json!({"region_id": f.region, "visit_id": f.visit, "starts_at": ahead(f.day, 9, 20),
+                   "ends_at": ahead(f.day, 9, 40)}),
+        )
+        .await;
+    hub.create(
+        "appointments",
+        json!({"region_id": f.region, "slot_id": slot["id"], "resident_id": f.resident,
+               "topic": topic, "channel": "phone"}),
     )
     .await
 }
@@ -178,21 +193,7 @@ async fn each_caregiver_gets_one_reminder_and_none_for_a_cancelled_ride() {
     caregiver_with_email(&hub, &f, "Bernd Köhler", "bernd@example.org").await;
     let kept = ride(&hub, &f, 9).await;
     let dropped = ride(&hub, &f, 15).await;
-    // The fixture's slot is the kiosk's share: a slot of its own for a booking by phone.
-    let slot = hub
-        .create(
-            "slots",
-            json!({"region_id": f.region, "visit_id": f.visit, "starts_at": ahead(f.day, 9, 20),
-                   "ends_at": ahead(f.day, 9, 40)}),
-        )
-        .await;
-    let appointment = hub
-        .create(
-            "appointments",
-            json!({"region_id": f.region, "slot_id": slot["id"], "resident_id": f.resident,
-                   "topic": "loneliness", "channel": "phone"}),
-        )
-        .await;
+    let appointment = phone_appointment(&hub, &f, "loneliness").await;
     let mailer = mailer(port);
 
     // Two days ahead nothing is made; the day before, one per booking and caregiver.
@@ -362,9 +363,7 @@ async fn an_undeliverable_reminder_is_retried_then_failed_and_sent_again_from_th
     assert_eq!((status.as_str(), attempts), ("failed", 5));
 
     // The dispatcher sees it as failed, with the error and the tries.
-    let (_, password) = account(&hub, "dispatcher", "disponentin", Some(&f.region)).await;
-    let dispatcher = Browser::new(&hub);
-    dispatcher.login("disponentin", &password).await;
+    let dispatcher = as_role(&hub, "dispatcher", "disponentin", &f.region).await;
     let page = dispatcher.get("/console/reminders").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("Fehlgeschlagen (1)"), "{}", page.body);
@@ -386,9 +385,7 @@ async fn an_undeliverable_reminder_is_retried_then_failed_and_sent_again_from_th
 
     // Other roles may not see or send.
     for role in ["driver", "health_worker"] {
-        let (_, password) = account(&hub, role, role, Some(&f.region)).await;
-        let other = Browser::new(&hub);
-        other.login(role, &password).await;
+        let other = as_role(&hub, role, role, &f.region).await;
         assert_eq!(
             other.get("/console/reminders").await.status,
             StatusCode::FORBIDDEN
@@ -420,8 +417,7 @@ async fn an_undeliverable_reminder_is_retried_then_failed_and_sent_again_from_th
         )
         .await;
     let (_, password) = account(&hub, "dispatcher", "harz", elsewhere["id"].as_str()).await;
-    let stranger = Browser::new(&hub);
-    stranger.login("harz", &password).await;
+    let stranger = Browser::logged_in(&hub, "harz", &password).await;
     let page = stranger.get("/console/reminders").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains(&code) && page.body.contains("Fehlgeschlagen (0)"));
@@ -472,20 +468,7 @@ async fn a_cancelled_visit_is_told_by_e_mail_and_the_notice_marked_sent() {
                "consent_at": "2026-02-01T09:00:00Z"}),
     )
     .await;
-    let slot = hub
-        .create(
-            "slots",
-            json!({"region_id": f.region, "visit_id": f.visit, "starts_at": ahead(f.day, 9, 20),
-                   "ends_at": ahead(f.day, 9, 40)}),
-        )
-        .await;
-    let appointment = hub
-        .create(
-            "appointments",
-            json!({"region_id": f.region, "slot_id": slot["id"], "resident_id": f.resident,
-                   "topic": "money", "channel": "phone"}),
-        )
-        .await;
+    let appointment = phone_appointment(&hub, &f, "money").await;
     let cancel = hub
         .call(
             Method::DELETE,

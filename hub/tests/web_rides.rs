@@ -717,3 +717,257 @@ async fn the_way_back_is_booked_with_the_ride_and_once() {
         .is_some_and(|d| d == f.destination)
     );
 }
+
+/// A resident's call-back request from a kiosk (counselling, name and phone only); its id.
+async fn kiosk_call_back(hub: &TestHub, f: &Fixture, name: &str) -> String {
+    hub.create(
+        "call-backs",
+        json!({"id": id(), "region_id": f.region, "kind": "counselling", "contact_name": name,
+               "contact_phone": "05332 4711", "topic": "money"}),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
+}
+
+/// Status, resolution and who resolved a call-back, as one text.
+fn call_back_state(hub: &TestHub, id: &str) -> String {
+    query_text(
+        hub,
+        "SELECT status || '/' || COALESCE(resolution, '-') || '/' || COALESCE(resolved_by, '-')
+         FROM call_backs WHERE id = ?1",
+        id,
+    )
+    .expect("call-back")
+}
+
+fn day_page(f: &Fixture) -> String {
+    format!("/console/rides?region={}&day={}", f.region, day_of(f))
+}
+
+#[tokio::test]
+async fn a_dispatcher_marks_a_call_back_done_with_how_it_ended() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 1).await;
+    shift(&hub, &f, 7, 16).await;
+    let first = kiosk_call_back(&hub, &f, "Frau Nowak").await;
+    let second = kiosk_call_back(&hub, &f, "Herr Brandt").await;
+    let (_, password) = account(&hub, "dispatcher", "dispo", Some(&f.region)).await;
+    let dispo = Browser::new(&hub);
+    dispo.login("dispo", &password).await;
+
+    let day = dispo.get(&day_page(&f)).await;
+    assert_eq!(day.status, StatusCode::OK, "{}", day.body);
+    assert!(day.body.contains("Frau Nowak") && day.body.contains("Herr Brandt"));
+    let action = format!("/console/rides/call-backs/{first}/done");
+    assert!(day.body.contains(&action), "{}", day.body);
+    assert!(day.body.contains("Nicht erreicht"));
+    // A counselling call-back cannot be closed as a turned-down ride: not offered, and refused.
+    assert!(!day.body.contains("value=\"turned_down\""));
+    let audit_before = hub.count("audit_log");
+    let turned_down = dispo
+        .post(
+            &action,
+            &[("_csrf", &day.csrf()), ("resolution", "turned_down")],
+        )
+        .await;
+    assert_eq!(turned_down.status, StatusCode::BAD_REQUEST);
+    assert_eq!(call_back_state(&hub, &first), "open/-/-");
+    assert_eq!(hub.count("audit_log"), audit_before);
+
+    let done = dispo
+        .post(
+            &action,
+            &[
+                ("_csrf", &day.csrf()),
+                ("resolution", "unreachable"),
+                ("region", &f.region),
+                ("day", &day_of(&f)),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let back = done.location.expect("back to the day");
+    assert!(back.contains(&day_of(&f)), "{back}");
+    assert_eq!(
+        call_back_state(&hub, &first),
+        "done/unreachable/account:dispo"
+    );
+    let audited: i64 = hub
+        .store
+        .blocking({
+            let first = first.clone();
+            move |c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM audit_log WHERE action = 'update' AND kind = 'call_backs'
+                     AND entity_id = ?1 AND actor = 'account:dispo'",
+                    [&first],
+                    |r| r.get(0),
+                )?)
+            }
+        })
+        .unwrap();
+    assert_eq!(audited, 1);
+    // The queue no longer shows it, and says so; the other stays open.
+    let after = dispo.get(&back).await;
+    assert!(
+        after.body.contains("als erledigt vermerkt"),
+        "{}",
+        after.body
+    );
+    assert!(!after.body.contains("Frau Nowak"));
+    assert!(after.body.contains("Herr Brandt"));
+    assert_eq!(call_back_state(&hub, &second), "open/-/-");
+
+    // Done already: refused, the first resolution stays.
+    let again = dispo
+        .post(&action, &[("_csrf", &day.csrf()), ("resolution", "served")])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(again.body.contains("schon erledigt"));
+    assert_eq!(
+        call_back_state(&hub, &first),
+        "done/unreachable/account:dispo"
+    );
+
+    // A ride's call-back may be closed as turned down, which closes the ride with that outcome.
+    let browser = admin(&hub).await;
+    let (ride, _) = book(&browser, &f, "10:00").await;
+    let ride_call_back = hub
+        .create(
+            "call-backs",
+            json!({"region_id": f.region, "kind": "ride", "ride_request_id": ride,
+                   "reason": "no_capacity_at_that_time"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let day = dispo.get(&day_page(&f)).await;
+    assert!(day.body.contains("value=\"turned_down\""));
+    let done = dispo
+        .post(
+            &format!("/console/rides/call-backs/{ride_call_back}/done"),
+            &[("_csrf", &day.csrf()), ("resolution", "turned_down")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        query_text(
+            &hub,
+            "SELECT outcome FROM ride_requests WHERE id = ?1",
+            &ride
+        )
+        .as_deref(),
+        Some("turned_down")
+    );
+}
+
+#[tokio::test]
+async fn closing_a_call_back_refuses_bad_input_other_roles_and_missing_tokens() {
+    let hub = TestHub::start().await;
+    let f = fixture(&hub, 1).await;
+    let call_back = kiosk_call_back(&hub, &f, "Frau Nowak").await;
+    let action = format!("/console/rides/call-backs/{call_back}/done");
+    let browser = admin(&hub).await;
+    let day = browser.get(&day_page(&f)).await;
+    assert_eq!(day.status, StatusCode::OK, "{}", day.body);
+    let token = day.csrf();
+    let audit_before = hub.count("audit_log");
+
+    // Without the token, or from another origin.
+    let no_token = browser.post(&action, &[("resolution", "served")]).await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    // Unknown resolution, none at all, an unknown id, a bad day.
+    for resolution in ["", "erledigt", "cancelled"] {
+        let page = browser
+            .post(&action, &[("_csrf", &token), ("resolution", resolution)])
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{resolution}");
+        assert!(
+            page.body.contains("wie der Rückruf ausging"),
+            "{}",
+            page.body
+        );
+    }
+    let bad_day = browser
+        .post(
+            &action,
+            &[
+                ("_csrf", &token),
+                ("resolution", "served"),
+                ("day", "2026-02-30"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_day.status, StatusCode::BAD_REQUEST);
+    let unknown = browser
+        .post(
+            &format!("/console/rides/call-backs/{}/done", id()),
+            &[("_csrf", &token), ("resolution", "served")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let long = browser
+        .post(
+            &format!("/console/rides/call-backs/{}/done", "x".repeat(5000)),
+            &[("_csrf", &token), ("resolution", "served")],
+        )
+        .await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST);
+
+    // Roles that do not work with rides, and a dispatcher of another region.
+    let (_, driver) = account(&hub, "driver", "fahrer", Some(&f.region)).await;
+    let (_, health) = account(&hub, "health_worker", "beraterin", Some(&f.region)).await;
+    for (user, password, home) in [
+        ("fahrer", &driver, "/driver"),
+        ("beraterin", &health, "/counselling"),
+    ] {
+        let other = Browser::new(&hub);
+        other.login(user, password).await;
+        let start = other.get(home).await;
+        assert_eq!(start.status, StatusCode::OK, "{user}: {}", start.body);
+        let page = other
+            .post(
+                &action,
+                &[("_csrf", &start.csrf()), ("resolution", "served")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{user}");
+    }
+    let other_region = hub
+        .create(
+            "regions",
+            json!({"id": id(), "name": "Harz", "phone": "05321 1"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, password) = account(&hub, "dispatcher", "dispo", Some(&other_region)).await;
+    let dispo = Browser::new(&hub);
+    dispo.login("dispo", &password).await;
+    let own = dispo.get("/console/rides").await;
+    let page = dispo
+        .post(&action, &[("_csrf", &own.csrf()), ("resolution", "served")])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+    assert_eq!(call_back_state(&hub, &call_back), "open/-/-");
+    let changes: i64 = hub
+        .store
+        .blocking(move |c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM audit_log WHERE kind = 'call_backs' AND action = 'update'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(changes, 0);
+    assert!(
+        hub.count("audit_log") > audit_before,
+        "log-ins and reads are logged"
+    );
+}

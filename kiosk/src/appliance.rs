@@ -21,7 +21,8 @@ use crate::hub_client::{HubClient, HubError, Timeouts};
 use crate::identity::{self, Identity, IdentityError};
 use crate::printing::PrintWorker;
 use crate::store::{Store, StoreError};
-use crate::sync::sync_once;
+use crate::sync::{Transport, sync_once};
+use crate::update::{Agent, Settings, Step, Watching};
 
 /// How often the loop does what.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +65,9 @@ pub struct RunSummary {
     pub heartbeats: u64,
     pub failed_heartbeats: u64,
     pub rotations: u64,
+    /// The loop ended to restart into an installed or restored version: `kiosk run` exits with
+    /// [`crate::update::RESTART_EXIT_CODE`].
+    pub restart: bool,
 }
 
 /// Why the loop could not start (once running, failures are logged and retried).
@@ -120,6 +124,11 @@ pub async fn run_with_printer(
         "kiosk running"
     );
 
+    // systemd's readiness and watchdog (no-ops outside systemd): pinged from this loop, so a
+    // loop that hangs gets the kiosk restarted.
+    let mut watchdog = crate::watchdog::Watchdog::from_env();
+    watchdog.ready(&format!("running, hub {}", identity.hub_url));
+    let mut updates = Agent::new(data_dir, Settings::from_env());
     let start = Instant::now();
     let (mut next_sync, mut next_beat, mut next_rotation) = (start, start, start);
     let mut failures = 0u32;
@@ -127,12 +136,16 @@ pub async fn run_with_printer(
     let mut stop = std::pin::pin!(stop);
     loop {
         let next = next_sync.min(next_beat).min(next_rotation);
+        let next = watchdog
+            .next_due()
+            .map_or(next, |due| next.min(Instant::from_std(due)));
         tokio::select! {
             biased;
             () = &mut stop => break,
             () = tokio::time::sleep_until(next) => {}
         }
         let now = Instant::now();
+        watchdog.ping_if_due(now.into_std());
         if now >= next_rotation {
             next_rotation = now + schedule.rotation_check_every;
             if let Some(new) = rotate(data_dir).await {
@@ -148,7 +161,18 @@ pub async fn run_with_printer(
             }
         }
         if now >= next_sync {
-            if sync(&store, &client).await {
+            // The sync answer may offer a software update; a new version checks its health.
+            let watching = Watching::new(&client);
+            let synced = sync(&store, &watching).await;
+            match updates.after_sync(&client, synced, watching.offer()).await {
+                Step::Restart => {
+                    summary.restart = true;
+                    break;
+                }
+                Step::Healthy => next_beat = Instant::now(),
+                Step::Continue => {}
+            }
+            if synced {
                 summary.syncs += 1;
                 failures = 0;
             } else {
@@ -160,6 +184,7 @@ pub async fn run_with_printer(
                 );
             }
             next_sync = Instant::now() + schedule.sync_delay(failures);
+            watchdog.ping_if_due(std::time::Instant::now());
         }
         if now >= next_beat {
             let readings = printer
@@ -173,6 +198,7 @@ pub async fn run_with_printer(
             next_beat = Instant::now() + schedule.heartbeat_every;
         }
     }
+    watchdog.stopping();
     tracing::info!(
         syncs = summary.syncs,
         failed_syncs = summary.failed_syncs,
@@ -201,8 +227,8 @@ async fn rotate(data_dir: &Path) -> Option<Identity> {
 }
 
 /// One sync; whether it reached the hub and finished.
-async fn sync(store: &Store, client: &HubClient) -> bool {
-    match sync_once(store, client, CHANGES_PER_EXCHANGE).await {
+async fn sync<T: Transport>(store: &Store, transport: &T) -> bool {
+    match sync_once(store, transport, CHANGES_PER_EXCHANGE).await {
         Ok(s) => {
             tracing::info!(
                 exchanges = s.exchanges,

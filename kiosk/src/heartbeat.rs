@@ -131,7 +131,7 @@ pub fn gather(
     let flags = power.flags();
     Ok(Heartbeat {
         api_version: API_VERSION,
-        software_version: env!("CARGO_PKG_VERSION").to_string(),
+        software_version: crate::update::running_version(),
         uptime_s: uptime_s(),
         // An unreadable file system has no space worth reporting.
         disk_free_bytes: disk_free_bytes(data_dir).unwrap_or(0),
@@ -141,6 +141,7 @@ pub fn gather(
         printer: readings.printer,
         last_sync_at: store.last_sync_at()?,
         outbox_len: store.pending_count()?,
+        update: crate::update::report(data_dir),
     })
 }
 

@@ -180,6 +180,25 @@ impl HubClient {
         serde_json::from_slice(&bytes).map_err(|e| HubError::Malformed(e.to_string()))
     }
 
+    /// `GET`s `path` and returns the answer to read in pieces (a software package), allowing it
+    /// `total` instead of the client's usual time; an error status becomes a [`HubError`].
+    pub async fn get(&self, path: &str, total: Duration) -> Result<reqwest::Response, HubError> {
+        let url = format!("{}{}", self.base, path);
+        let response = self
+            .http
+            .get(&url)
+            .timeout(total)
+            .send()
+            .await
+            .map_err(|e| HubError::Unreachable(error_chain(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.unwrap_or_default();
+            return Err(problem(status, &bytes));
+        }
+        Ok(response)
+    }
+
     /// Sends a heartbeat ([`HEARTBEAT_PATH`]).
     pub async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<HeartbeatAnswer, HubError> {
         self.post(HEARTBEAT_PATH, heartbeat).await

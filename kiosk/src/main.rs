@@ -116,6 +116,9 @@ enum Command {
         /// The larger text.
         #[arg(long)]
         large_text: bool,
+        /// Only this picture, by file name without `.png` (`--only start-de`); repeatable.
+        #[arg(long)]
+        only: Vec<String>,
     },
 }
 
@@ -157,15 +160,20 @@ fn main() -> anyhow::Result<ExitCode> {
         out,
         high_contrast,
         large_text,
+        only,
     } = &cli.command
     {
         let scene = kiosk::ui::screenshots::Scene {
             high_contrast: *high_contrast,
             large_text: *large_text,
+            only: only.clone(),
             ..Default::default()
         };
         let written =
             kiosk::ui::screenshots::write_all(out, &scene).context("drawing the screens")?;
+        if written.is_empty() {
+            anyhow::bail!("no picture is called {}", only.join(" or "));
+        }
         for path in written {
             println!("{}", path.display());
         }
@@ -215,6 +223,16 @@ fn run_appliance(
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+    // A pending software update counts this start; one that never came up is rolled back here,
+    // before the screen or anything else of the new version can fail again.
+    let updates = kiosk::update::Settings::from_env();
+    match kiosk::update::on_start(data_dir, &updates) {
+        Ok(kiosk::update::Start::Run) => {}
+        Ok(kiosk::update::Start::Restart) => {
+            return Ok(ExitCode::from(kiosk::update::RESTART_EXIT_CODE));
+        }
+        Err(e) => tracing::error!(error = %e, "the software update state could not be checked"),
+    }
     // Installed before anything starts, so a SIGTERM from then on ends the kiosk cleanly.
     let (mut term, mut interrupt) = {
         let _inside = runtime.enter();
@@ -254,10 +272,10 @@ fn run_appliance(
         },
     };
     let Some(app) = window else {
-        runtime
+        let summary = runtime
             .block_on(kiosk::appliance::run(data_dir, schedule, stop))
             .context("the kiosk could not start")?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(exit_code(&summary));
     };
 
     let identity = Identity::load(data_dir).context("the kiosk is not enrolled")?;
@@ -312,6 +330,8 @@ fn run_appliance(
         Err(e) => tracing::error!(error = %e, "no speech: 'Vorlesen' stays silent"),
     }
     kiosk::ui::buttons::listen(&app, board.buttons.as_mut());
+    // A new version's health check waits for this screen's event loop to run.
+    kiosk::update::watch_ui();
     let (dir, schedule) = (data_dir.to_path_buf(), *schedule);
     let beats_printer = printer.clone();
     let background = runtime.spawn(async move {
@@ -325,8 +345,18 @@ fn run_appliance(
         .block_on(background)
         .context("the background loop panicked")?;
     shown.context("the touch UI failed")?;
-    summary.context("the kiosk could not start")?;
-    Ok(ExitCode::SUCCESS)
+    let summary = summary.context("the kiosk could not start")?;
+    Ok(exit_code(&summary))
+}
+
+/// Success, or the status that has the service manager start the kiosk again after a software
+/// update was installed or rolled back.
+fn exit_code(summary: &kiosk::appliance::RunSummary) -> ExitCode {
+    if summary.restart {
+        ExitCode::from(kiosk::update::RESTART_EXIT_CODE)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {

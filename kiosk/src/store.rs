@@ -854,6 +854,7 @@ mod tests {
             changes,
             cursor,
             more: false,
+            update: None,
         }
     }
 

@@ -188,6 +188,7 @@ impl Hub {
             more: (cursor as usize) < state.changes.len(),
             changes: page,
             cursor,
+            update: None,
         }
     }
 

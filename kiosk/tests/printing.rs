@@ -91,6 +91,7 @@ fn store_with(service: &str) -> (tempfile::TempDir, Store, BookingCode) {
             ],
             cursor: 2,
             more: false,
+            update: None,
         })
         .expect("the answer and the replica are stored");
     (dir, store, BookingCode::from_uuid(id))

@@ -131,6 +131,7 @@ async fn a_database_of_another_device_is_emptied_on_open_or_refused_while_its_en
             }],
             cursor: 1,
             more: false,
+            update: None,
         })
         .unwrap();
     let id = store
@@ -165,6 +166,7 @@ async fn a_database_of_another_device_is_emptied_on_open_or_refused_while_its_en
             changes: vec![],
             cursor: 1,
             more: false,
+            update: None,
         })
         .unwrap();
     let moved = Owner {

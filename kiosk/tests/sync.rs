@@ -369,6 +369,7 @@ impl Transport for Deaf {
             changes: vec![],
             cursor: request.cursor,
             more: false,
+            update: None,
         })
     }
 }

@@ -47,6 +47,7 @@ impl Transport for Hub {
                 changes: vec![],
                 cursor: request.cursor,
                 more: false,
+                update: None,
             }),
         }
     }
@@ -101,6 +102,7 @@ fn booking_kiosk(hub: Hub) -> BookingKiosk {
             }],
             cursor: 1,
             more: false,
+            update: None,
         })
         .expect("the answer is stored");
 

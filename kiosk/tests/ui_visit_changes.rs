@@ -78,6 +78,7 @@ fn apply(store: &Store, acks: Vec<Ack>, changes: Vec<Change>) {
             changes,
             cursor,
             more: false,
+            update: None,
         })
         .expect("the response applies");
 }

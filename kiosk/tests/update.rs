@@ -1,1 +1,567 @@
-//! Kiosk software updates: verify, install, health check and roll back (slot).
+//! Software updates end to end with real parts: the real hub (its library serving over TLS on
+//! loopback, releases signed and added as `hub update` does), the enrolled `kiosk run` process
+//! with its mutual-TLS client, and a test supervisor that restarts it like systemd does. The
+//! "packages" are small launcher scripts that start this kiosk binary as some version; the
+//! installer is a shell script that copies the package into a fake install directory and records
+//! the version (dpkg cannot run here). Checked: an update installed, restarted into and reported
+//! healthy; tampered, badly signed and wrongly sized packages refused with nothing installed; a
+//! version that cannot reach the hub and one that crashes at start rolled back and reported; an
+//! install interrupted by a crash finished at the next start.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hub::store::Store;
+use hub::store::logs::Who;
+
+/// The hub, serving on its own runtime while the test drives processes.
+struct Hub {
+    runtime: tokio::runtime::Runtime,
+    running: Option<hub::server::Running>,
+    store: Store,
+    dir: tempfile::TempDir,
+}
+
+impl Hub {
+    fn start() -> Hub {
+        hub::server::install_crypto();
+        let dir = tempfile::tempdir().expect("hub dir");
+        let config = hub::config::Config {
+            data_dir: dir.path().to_path_buf(),
+            listen: "127.0.0.1:0".parse().expect("address"),
+            planning_check_seconds: 0,
+            ..hub::config::Config::default()
+        };
+        let store = Store::open(&config.database()).expect("hub store");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let running = runtime
+            .block_on(hub::server::start(store.clone(), config))
+            .expect("hub starts");
+        Hub {
+            runtime,
+            running: Some(running),
+            store,
+            dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        let port = self.running.as_ref().expect("running").addr.port();
+        format!("https://localhost:{port}")
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.path().join("tls/hub-cert.pem")
+    }
+
+    /// A kiosk device at a stop of the demo region, and its one-time code.
+    fn device(&self) -> (String, String) {
+        let today = chrono::Utc::now().date_naive();
+        hub::demo::create_demo(&self.store, today).expect("demo region");
+        let stop: String = self
+            .store
+            .blocking(|c| {
+                Ok(c.query_row("SELECT id FROM stops ORDER BY id LIMIT 1", [], |r| r.get(0))?)
+            })
+            .expect("a stop");
+        let (_, code) = self
+            .store
+            .blocking(|c| {
+                Ok(hub::devices::add_device(
+                    c,
+                    &Who::cli("test"),
+                    "Kiosk Update",
+                    &stop,
+                    serde_json::Map::new(),
+                    chrono::Utc::now(),
+                ))
+            })
+            .expect("store")
+            .expect("device added");
+        (code.device_id, code.code)
+    }
+
+    /// Signs `content` as `version` with the key in `keys` and adds it as `hub update add` does,
+    /// checking it with `public` (the hub's configured release key).
+    fn release(&self, keys: &Path, public: &Path, version: &str, content: &str) -> PathBuf {
+        let pkg = keys.join(format!("kiosk-{version}.pkg"));
+        std::fs::write(&pkg, content).expect("package");
+        let sig = hub::updates::sign(&keys.join("update-key"), &pkg, version).expect("signed");
+        hub::updates::add_release(
+            &self.store,
+            self.dir.path(),
+            Some(public),
+            &pkg,
+            &sig,
+            version,
+            &Who::cli("test"),
+        )
+        .expect("release added");
+        pkg
+    }
+
+    fn stage(&self, device: &str, version: &str) -> Result<(), hub::store::StoreError> {
+        let input = hub::updates::StageInput {
+            id: uuid::Uuid::new_v4(),
+            version: version.into(),
+            device_id: Some(device.into()),
+            region_id: None,
+        };
+        self.store
+            .blocking(|c| hub::updates::stage(c, &Who::cli("test"), &input, chrono::Utc::now()))
+            .map(|_| ())
+    }
+
+    /// The device's last reported update: version, status, detail.
+    fn reported(&self, device: &str) -> Option<(String, String, Option<String>)> {
+        self.store
+            .blocking(|c| {
+                use rusqlite::OptionalExtension;
+                Ok(c.query_row(
+                    "SELECT version, status, detail FROM device_updates WHERE device_id = ?1",
+                    [device],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?)
+            })
+            .expect("device_updates")
+    }
+
+    fn one(&self, sql: &str, device: &str) -> Option<String> {
+        self.store
+            .blocking(|c| Ok(c.query_row(sql, [device], |r| r.get(0))?))
+            .expect("query")
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let _ = self.runtime.block_on(running.shutdown());
+        }
+    }
+}
+
+/// How a test package behaves when started.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Good,
+    /// Runs, but every connection to the hub goes to a closed port: no sync.
+    NoHub,
+    /// Exits with an error at start (its screen cannot open without a display).
+    Crashes,
+}
+
+/// The kiosk, its install directory and the supervisor's log.
+struct Appliance {
+    root: tempfile::TempDir,
+    device: String,
+    log: PathBuf,
+}
+
+impl Appliance {
+    fn data(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    fn install_dir(&self) -> PathBuf {
+        self.root.path().join("install")
+    }
+
+    fn keys(&self) -> PathBuf {
+        self.root.path().join("keys")
+    }
+
+    fn launcher(&self) -> String {
+        std::fs::read_to_string(self.install_dir().join("kiosk-launch")).expect("launcher")
+    }
+
+    /// The versions the installer was run for, in order.
+    fn installed(&self) -> Vec<String> {
+        std::fs::read_to_string(self.install_dir().join("installed.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn state(&self) -> kiosk::update::State {
+        kiosk::update::State::load(&self.data()).expect("update state")
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A package: a launcher script that starts this kiosk binary as `version`.
+    fn package(version: &str, behaviour: Behaviour) -> String {
+        let kiosk = env!("CARGO_BIN_EXE_kiosk");
+        let (env, screen) = match behaviour {
+            Behaviour::Good => ("", "off"),
+            Behaviour::NoHub => (
+                "export HTTPS_PROXY=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9\nunset NO_PROXY no_proxy\n",
+                "off",
+            ),
+            Behaviour::Crashes => ("", "on"),
+        };
+        format!(
+            "#!/bin/sh\n# Dorfpunkt kiosk test package {version}\n{env}export KIOSK_SOFTWARE_VERSION={version}\nexec '{kiosk}' run --screen {screen} \"$@\"\n"
+        )
+    }
+
+    /// A kiosk enrolled with `hub`, running version 0.1.0 as the image installs it: the launcher
+    /// in the install directory and its package kept for a roll-back.
+    fn set_up(hub: &Hub) -> Appliance {
+        let root = tempfile::tempdir().expect("kiosk root");
+        let (device, code) = hub.device();
+        let appliance = Appliance {
+            log: root.path().join("kiosk.log"),
+            root,
+            device,
+        };
+        let install = appliance.install_dir();
+        std::fs::create_dir_all(&install).expect("install dir");
+        std::fs::create_dir_all(appliance.keys()).expect("keys dir");
+        hub::updates::keygen(&appliance.keys()).expect("release key");
+        let base = Self::package("0.1.0", Behaviour::Good);
+        std::fs::write(install.join("kiosk-launch"), &base).expect("launcher");
+        let kept = kiosk::update::package_path(&appliance.data(), "0.1.0");
+        std::fs::create_dir_all(kept.parent().expect("folder")).expect("packages dir");
+        std::fs::write(&kept, &base).expect("kept package");
+        // The installer: copy the package over the launcher and note the version; with a file
+        // `slow` in the install directory it first waits (to be killed mid-install).
+        let installer = install.join("install.sh");
+        std::fs::write(
+            &installer,
+            format!(
+                "#!/bin/sh\nset -e\nD='{dir}'\nif [ -f \"$D/slow\" ]; then touch \"$D/installing\"; sleep 30; fi\n\
+                 cp \"$1\" \"$D/kiosk-launch.new\"\nmv \"$D/kiosk-launch.new\" \"$D/kiosk-launch\"\n\
+                 echo \"$KIOSK_UPDATE_VERSION\" >> \"$D/installed.log\"\n",
+                dir = install.display()
+            ),
+        )
+        .expect("installer");
+        let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .args(["enroll", "--hub", &hub.url(), "--code", &code, "--data-dir"])
+            .arg(appliance.data())
+            .arg("--hub-ca")
+            .arg(hub.cert())
+            .output()
+            .expect("kiosk enroll runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        appliance
+    }
+
+    fn start(&self) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log");
+        use std::os::unix::process::CommandExt;
+        Command::new("sh")
+            .arg(self.install_dir().join("kiosk-launch"))
+            .arg("--data-dir")
+            .arg(self.data())
+            .args(["--sync-every-s", "1", "--heartbeat-every-s", "1"])
+            .env("KIOSK_UPDATE_KEY", self.keys().join("update-key.pub"))
+            .env(
+                "KIOSK_INSTALLER",
+                format!("sh {}", self.install_dir().join("install.sh").display()),
+            )
+            .env("KIOSK_UPDATE_HEALTH_S", "6")
+            .env("KIOSK_LOG", "info")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("WAYLAND_SOCKET")
+            .env_remove("KIOSK_SOFTWARE_VERSION")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("kiosk starts")
+    }
+
+    /// Runs the kiosk like systemd with `Restart=always` until `done` holds (then it is stopped
+    /// with SIGTERM) or `limit` passes. Returns the exit statuses of the runs that ended by
+    /// themselves.
+    fn supervise(&self, limit: Duration, done: impl Fn() -> bool) -> Vec<i32> {
+        let deadline = Instant::now() + limit;
+        let mut exits = Vec::new();
+        loop {
+            let mut child = self.start();
+            loop {
+                if done() {
+                    signal(&child, "-TERM");
+                    let _ = child.wait();
+                    return exits;
+                }
+                if let Some(status) = child.try_wait().expect("wait") {
+                    exits.push(status.code().unwrap_or(-1));
+                    break;
+                }
+                if Instant::now() > deadline {
+                    signal(&child, "-KILL");
+                    let _ = child.wait();
+                    panic!(
+                        "not done within {limit:?}; exits {exits:?}; log:\n{}",
+                        self.log_text()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Sends `sig` to the process group of `child` (the launcher's kiosk and its installer).
+fn signal(child: &Child, sig: &str) {
+    let _ = Command::new("kill")
+        .args([sig, "--", &format!("-{}", child.id())])
+        .status();
+}
+
+#[test]
+fn an_update_is_verified_installed_restarted_into_and_reported_healthy() {
+    let hub = Hub::start();
+    let kiosk = Appliance::set_up(&hub);
+    let public = kiosk.keys().join("update-key.pub");
+    let good = Appliance::package("0.2.0", Behaviour::Good);
+    hub.release(&kiosk.keys(), &public, "0.2.0", &good);
+    // A half download left by an earlier crash is started again, not continued.
+    std::fs::write(kiosk.data().join("update/download.part"), "junk").unwrap();
+    hub.stage(&kiosk.device, "0.2.0").unwrap();
+
+    let exits = kiosk.supervise(Duration::from_secs(120), || {
+        hub.reported(&kiosk.device)
+            .is_some_and(|(v, s, _)| v == "0.2.0" && s == "healthy")
+    });
+
+    assert_eq!(
+        exits,
+        [i32::from(kiosk::update::RESTART_EXIT_CODE)],
+        "{}",
+        kiosk.log_text()
+    );
+    assert_eq!(kiosk.installed(), ["0.2.0"]);
+    assert_eq!(kiosk.launcher(), good);
+    assert_eq!(
+        hub.one(
+            "SELECT software_version FROM devices WHERE id = ?1",
+            &kiosk.device
+        ),
+        Some("0.2.0".into())
+    );
+    let state = kiosk.state();
+    assert_eq!(state.pending, None);
+    assert!(state.failed.is_empty());
+    assert!(!kiosk.data().join("update/download.part").exists());
+    for version in ["0.1.0", "0.2.0"] {
+        assert!(
+            kiosk::update::package_path(&kiosk.data(), version).exists(),
+            "{version} kept"
+        );
+    }
+}
+
+#[test]
+fn tampered_badly_signed_and_wrongly_sized_packages_are_refused_and_nothing_is_installed() {
+    let hub = Hub::start();
+    let kiosk = Appliance::set_up(&hub);
+    let public = kiosk.keys().join("update-key.pub");
+    let base = kiosk.launcher();
+
+    // The package file on the hub changed after it was added.
+    hub.release(
+        &kiosk.keys(),
+        &public,
+        "0.3.0",
+        &Appliance::package("0.3.0", Behaviour::Good),
+    );
+    std::fs::write(
+        hub.dir.path().join("updates/0.3.0.pkg"),
+        Appliance::package("0.3.0", Behaviour::Good).replace("0.3.0", "0.3.9"),
+    )
+    .unwrap();
+    // Signed with a key the kiosk does not pin (the hub was given that key).
+    let other = kiosk.root.path().join("other-keys");
+    hub::updates::keygen(&other).unwrap();
+    hub.release(
+        &other,
+        &other.join("update-key.pub"),
+        "0.3.1",
+        &Appliance::package("0.3.1", Behaviour::Good),
+    );
+    // The size the hub announces is not the package's.
+    hub.release(
+        &kiosk.keys(),
+        &public,
+        "0.3.2",
+        &Appliance::package("0.3.2", Behaviour::Good),
+    );
+    hub.store
+        .blocking(|c| {
+            Ok(c.execute(
+                "UPDATE update_releases SET size = size - 5 WHERE version = '0.3.2'",
+                [],
+            )?)
+        })
+        .unwrap();
+
+    for (version, why) in [
+        ("0.3.0", "SHA-256"),
+        ("0.3.1", "signature"),
+        ("0.3.2", "bytes"),
+    ] {
+        hub.stage(&kiosk.device, version).unwrap();
+        let exits = kiosk.supervise(Duration::from_secs(60), || {
+            hub.reported(&kiosk.device)
+                .is_some_and(|(v, s, _)| v == version && s == "refused")
+        });
+        assert!(exits.is_empty(), "no restart for {version}: {exits:?}");
+        let (_, _, detail) = hub.reported(&kiosk.device).unwrap();
+        assert!(
+            detail.as_deref().unwrap_or("").contains(why),
+            "{version}: {detail:?}"
+        );
+        assert!(!kiosk::update::package_path(&kiosk.data(), version).exists());
+        assert!(kiosk.state().refused.iter().any(|o| o.version == version));
+    }
+    assert!(kiosk.installed().is_empty(), "nothing installed");
+    assert_eq!(kiosk.launcher(), base);
+    assert_eq!(kiosk.state().pending, None);
+    assert_eq!(
+        hub.one(
+            "SELECT software_version FROM devices WHERE id = ?1",
+            &kiosk.device
+        ),
+        Some("0.1.0".into())
+    );
+}
+
+#[test]
+fn versions_that_fail_their_health_check_or_crash_are_rolled_back_and_reported() {
+    let hub = Hub::start();
+    let kiosk = Appliance::set_up(&hub);
+    let public = kiosk.keys().join("update-key.pub");
+    let base = kiosk.launcher();
+    let restart = i32::from(kiosk::update::RESTART_EXIT_CODE);
+
+    // 0.2.0 starts but never reaches the hub: rolled back after the health window.
+    hub.release(
+        &kiosk.keys(),
+        &public,
+        "0.2.0",
+        &Appliance::package("0.2.0", Behaviour::NoHub),
+    );
+    hub.stage(&kiosk.device, "0.2.0").unwrap();
+    let exits = kiosk.supervise(Duration::from_secs(120), || {
+        hub.reported(&kiosk.device)
+            .is_some_and(|(v, s, _)| v == "0.2.0" && s == "rolled_back")
+    });
+    // Installed and restarted, then restored and restarted.
+    assert_eq!(exits, [restart, restart], "{}", kiosk.log_text());
+    assert_eq!(kiosk.installed(), ["0.2.0", "0.1.0"]);
+    assert_eq!(kiosk.launcher(), base);
+    let (_, _, detail) = hub.reported(&kiosk.device).unwrap();
+    assert!(detail.unwrap().contains("no sync with the hub"));
+    assert_eq!(kiosk.state().failed, ["0.2.0"]);
+    // The hub never stages it for this kiosk again.
+    assert!(matches!(
+        hub.stage(&kiosk.device, "0.2.0"),
+        Err(hub::store::StoreError::Conflict(_))
+    ));
+
+    // 0.2.1 exits at every start: after three starts the previous version comes back.
+    hub.release(
+        &kiosk.keys(),
+        &public,
+        "0.2.1",
+        &Appliance::package("0.2.1", Behaviour::Crashes),
+    );
+    hub.stage(&kiosk.device, "0.2.1").unwrap();
+    let exits = kiosk.supervise(Duration::from_secs(120), || {
+        hub.reported(&kiosk.device)
+            .is_some_and(|(v, s, _)| v == "0.2.1" && s == "rolled_back")
+    });
+    let crashes = exits.iter().filter(|&&e| e != restart).count();
+    assert_eq!(
+        crashes,
+        kiosk::update::MAX_STARTS as usize,
+        "{exits:?}\n{}",
+        kiosk.log_text()
+    );
+    assert_eq!(exits.first(), Some(&restart));
+    assert_eq!(exits.last(), Some(&restart));
+    assert_eq!(kiosk.installed(), ["0.2.0", "0.1.0", "0.2.1", "0.1.0"]);
+    assert_eq!(kiosk.launcher(), base);
+    assert_eq!(kiosk.state().failed, ["0.2.0", "0.2.1"]);
+    assert_eq!(
+        hub.one(
+            "SELECT software_version FROM devices WHERE id = ?1",
+            &kiosk.device
+        ),
+        Some("0.1.0".into())
+    );
+    assert_eq!(
+        hub.one(
+            "SELECT group_concat(version) FROM device_update_failures WHERE device_id = ?1",
+            &kiosk.device
+        ),
+        Some("0.2.0,0.2.1".into())
+    );
+}
+
+#[test]
+fn an_install_cut_off_by_a_crash_is_finished_at_the_next_start() {
+    let hub = Hub::start();
+    let kiosk = Appliance::set_up(&hub);
+    let public = kiosk.keys().join("update-key.pub");
+    let good = Appliance::package("0.2.0", Behaviour::Good);
+    hub.release(&kiosk.keys(), &public, "0.2.0", &good);
+    hub.stage(&kiosk.device, "0.2.0").unwrap();
+    let slow = kiosk.install_dir().join("slow");
+    std::fs::write(&slow, "").unwrap();
+
+    // Killed (kiosk and installer) while the installer runs.
+    let child = kiosk.start();
+    let started = Instant::now();
+    while !kiosk.install_dir().join("installing").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            kiosk.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&child, "-KILL");
+    let mut child = child;
+    let _ = child.wait();
+    assert!(kiosk.installed().is_empty());
+    assert_eq!(
+        kiosk.state().pending.as_ref().map(|p| p.version.as_str()),
+        Some("0.2.0")
+    );
+    std::fs::remove_file(&slow).unwrap();
+
+    // The old version starts, finishes the install, and the new one comes up healthy.
+    let exits = kiosk.supervise(Duration::from_secs(120), || {
+        hub.reported(&kiosk.device)
+            .is_some_and(|(v, s, _)| v == "0.2.0" && s == "healthy")
+    });
+    assert_eq!(
+        exits,
+        [i32::from(kiosk::update::RESTART_EXIT_CODE)],
+        "{}",
+        kiosk.log_text()
+    );
+    assert_eq!(kiosk.installed(), ["0.2.0"]);
+    assert_eq!(kiosk.launcher(), good);
+    assert_eq!(kiosk.state().pending, None);
+}

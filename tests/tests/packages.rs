@@ -1,1 +1,719 @@
-//! Debian packages of the hub and the kiosk installed into a fresh Debian root (slot).
+//! Debian packages of the hub and the kiosk installed into a fresh Debian root: built with
+//! cargo-deb from the binaries `cargo test --workspace` made (`images/packages/build
+//! --no-build`), their units checked with `systemd-analyze verify`, installed with dpkg into a
+//! clean bookworm root made by mmdebstrap (`images/packages/prepare-test-root`, cached under the
+//! target folder), the hub started inside it as its system user, a kiosk enrolled with a demo hub
+//! there and run the way systemd runs it (readiness and watchdog over `$NOTIFY_SOCKET`), both
+//! upgraded over databases of the previous release, removed and purged. Needs root (chroot,
+//! mmdebstrap), cargo-deb, and the Debian packages mmdebstrap, systemd and dpkg-dev.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use hub::store::migrations::MIGRATIONS;
+use sha2::{Digest, Sha256};
+
+const HUB: &str = "dorfpunkt-hub";
+const KIOSK: &str = "dorfpunkt-kiosk";
+
+/// The workspace's root folder.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// The profile folder of this test (`target/debug`), where `cargo test --workspace` put the
+/// `hub` and `kiosk` binaries.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Runs `command`, failing the test with its output unless it succeeds.
+fn run(command: &mut Command) -> Output {
+    let shown = format!("{command:?}");
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("starting {shown}: {e}"));
+    assert!(
+        output.status.success(),
+        "{shown} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Builds both packages at `version` into `out` from the test profile's binaries.
+fn build_packages(version: &str, out: &Path) -> (PathBuf, PathBuf) {
+    let profile = profile_dir();
+    for bin in ["hub", "kiosk"] {
+        assert!(
+            profile.join(bin).exists(),
+            "{} is missing: run `cargo test --workspace` (or `cargo build -p hub -p kiosk`) first",
+            profile.join(bin).display()
+        );
+    }
+    let target = profile.parent().expect("target folder");
+    let profile_name = profile
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("profile folder name");
+    let output = run(Command::new(workspace().join("images/packages/build"))
+        .env("CARGO_TARGET_DIR", target)
+        .args(["--no-build", "--fast", "--arch", "amd64", "--profile"])
+        .arg(profile_name)
+        .args(["--deb-version", version, "--out"])
+        .arg(out));
+    let made: Vec<PathBuf> = text(&output.stdout).lines().map(PathBuf::from).collect();
+    let find = |name: &str| {
+        made.iter()
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&format!("{name}_{version}_amd64")))
+            })
+            .unwrap_or_else(|| panic!("no {name} package among {made:?}"))
+            .clone()
+    };
+    (find(HUB), find(KIOSK))
+}
+
+/// A field of a package's control file.
+fn field(deb: &Path, name: &str) -> String {
+    text(&run(Command::new("dpkg-deb").arg("--field").arg(deb).arg(name)).stdout)
+        .trim()
+        .to_string()
+}
+
+/// A clean Debian root, unpacked from the cached tarball into a temporary folder.
+struct Root {
+    dir: tempfile::TempDir,
+}
+
+impl Root {
+    fn new() -> Root {
+        let tarball = run(&mut Command::new(
+            workspace().join("images/packages/prepare-test-root"),
+        ))
+        .stdout;
+        let tarball = PathBuf::from(text(&tarball).trim());
+        let scratch = profile_dir().parent().expect("target folder").join("tmp");
+        std::fs::create_dir_all(&scratch).expect("target/tmp");
+        let dir = tempfile::Builder::new()
+            .prefix("packages-root-")
+            .tempdir_in(&scratch)
+            .expect("temporary root");
+        run(Command::new("tar")
+            .arg("-xf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(dir.path()));
+        Root { dir }
+    }
+
+    fn path(&self, inside: &str) -> PathBuf {
+        self.dir.path().join(inside.trim_start_matches('/'))
+    }
+
+    /// A command run inside the root as root, with a plain environment.
+    fn chroot(&self, args: &[&str]) -> Command {
+        self.chroot_as(None, args)
+    }
+
+    /// A command run inside the root as `uid:gid`, or as root.
+    fn chroot_as(&self, user: Option<(u32, u32)>, args: &[&str]) -> Command {
+        let mut command = Command::new("chroot");
+        command
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("LC_ALL", "C.UTF-8")
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        if let Some((uid, gid)) = user {
+            command.arg(format!("--userspec={uid}:{gid}"));
+        }
+        command.arg(self.dir.path()).args(args);
+        command
+    }
+
+    /// Installs package files with dpkg (no network: the root holds their dependencies).
+    fn install(&self, debs: &[&Path]) -> String {
+        let mut args = vec!["dpkg".to_string(), "--install".to_string()];
+        for deb in debs {
+            let name = deb.file_name().expect("file name").to_string_lossy();
+            std::fs::copy(deb, self.path(&format!("tmp/{name}"))).expect("copy the package");
+            args.push(format!("/tmp/{name}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run(&mut self.chroot(&args));
+        format!("{}{}", text(&output.stdout), text(&output.stderr))
+    }
+
+    /// A user's line in the root's /etc/passwd: name, uid, gid, home, shell.
+    fn user(&self, name: &str) -> (u32, u32, String, String) {
+        let passwd = std::fs::read_to_string(self.path("etc/passwd")).expect("passwd");
+        let line = passwd
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no user {name} in the root"));
+        let parts: Vec<&str> = line.split(':').collect();
+        (
+            parts[2].parse().expect("uid"),
+            parts[3].parse().expect("gid"),
+            parts[5].to_string(),
+            parts[6].to_string(),
+        )
+    }
+
+    /// The groups `name` is a member of (besides its own).
+    fn groups_of(&self, name: &str) -> Vec<String> {
+        let group = std::fs::read_to_string(self.path("etc/group")).expect("group");
+        group
+            .lines()
+            .filter(|l| {
+                l.rsplit(':')
+                    .next()
+                    .is_some_and(|members| members.split(',').any(|m| m == name))
+            })
+            .filter_map(|l| l.split(':').next().map(String::from))
+            .collect()
+    }
+}
+
+/// The hub running inside the root as its system user.
+struct Hub {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    port: u16,
+}
+
+impl Hub {
+    /// `hub serve` with the packaged configuration.
+    fn start(root: &Root) -> Hub {
+        Hub::start_with(root, &["--config", "/etc/dorfpunkt/hub.toml", "serve"])
+    }
+
+    /// `hub ARGS --listen 127.0.0.1:<free port>` as the hub's user.
+    fn start_with(root: &Root, args: &[&str]) -> Hub {
+        let (uid, gid, _, _) = root.user(HUB);
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("address")
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = vec!["/usr/bin/hub"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--listen", &listen]);
+        let mut command = root.chroot_as(Some((uid, gid)), &all);
+        command
+            .env("DORFPUNKT_HUB_PLANNING_CHECK_SECONDS", "0")
+            .env("DORFPUNKT_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = command.spawn().expect("starting the hub in the root");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let hub = Hub { child, lines, port };
+        hub.wait_for("hub listening on", Duration::from_secs(60));
+        hub
+    }
+
+    /// Waits for a line containing `what`; the lines read on the way.
+    fn wait_for(&self, what: &str, within: Duration) -> Vec<String> {
+        let until = Instant::now() + within;
+        let mut seen = Vec::new();
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(what);
+                    seen.push(line);
+                    if found {
+                        return seen;
+                    }
+                }
+                Err(e) => panic!("no line with {what:?} ({e}); the hub printed {seen:?}"),
+            }
+        }
+    }
+
+    /// GET /healthz over TLS, trusting the certificate the hub made in its data folder.
+    fn health(&self, root: &Root) -> serde_json::Value {
+        hub::server::install_crypto();
+        let pem = std::fs::read(root.path("var/lib/dorfpunkt-hub/tls/hub-cert.pem"))
+            .expect("the hub's self-signed certificate");
+        let client = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client");
+        let url = format!("https://localhost:{}/healthz", self.port);
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async {
+                let answer = client.get(&url).send().await.expect("GET /healthz");
+                assert!(answer.status().is_success(), "{}", answer.status());
+                answer.json().await.expect("JSON")
+            })
+    }
+
+    /// SIGTERM, and the hub's exit status once it stopped (it must stop gracefully).
+    fn stop(mut self) -> std::process::ExitStatus {
+        run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
+        self.wait_for("hub stopped", Duration::from_secs(20));
+        self.child.wait().expect("the hub's exit")
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `kiosk run` of the package, enrolled with a demo hub inside the root and started as its
+/// user the way systemd starts it (`$NOTIFY_SOCKET`, `$WATCHDOG_USEC`): it reports ready, pings
+/// the watchdog from its loop, and says it stops on SIGTERM.
+fn kiosk_notifies_systemd(root: &Root) {
+    let demo_dir = "/var/lib/dorfpunkt-hub/demo";
+    let hub = Hub::start_with(root, &["demo", "--data-dir", demo_dir]);
+    let stop: String = rusqlite::Connection::open(root.path(&format!("{demo_dir}/hub.db")))
+        .expect("the demo database")
+        .query_row("SELECT id FROM stops ORDER BY name LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .expect("a stop of the demo region");
+    let hub_user = root.user(HUB);
+    let added = run(&mut root.chroot_as(
+        Some((hub_user.0, hub_user.1)),
+        &[
+            "/usr/bin/hub",
+            "device",
+            "add",
+            "--data-dir",
+            demo_dir,
+            "--name",
+            "Kiosk Paket",
+            "--stop",
+            &stop,
+        ],
+    ));
+    let added = text(&added.stdout);
+    let code = added
+        .lines()
+        .find_map(|l| l.strip_prefix("code="))
+        .unwrap_or_else(|| panic!("no code in {added}"))
+        .trim()
+        .to_string();
+    std::fs::copy(
+        root.path(&format!("{demo_dir}/tls/hub-cert.pem")),
+        root.path("tmp/hub-cert.pem"),
+    )
+    .expect("the demo hub's certificate");
+    let kiosk_user = root.user(KIOSK);
+    let as_kiosk = Some((kiosk_user.0, kiosk_user.1));
+    let url = format!("https://127.0.0.1:{}", hub.port);
+    run(&mut root.chroot_as(
+        as_kiosk,
+        &[
+            "/usr/bin/kiosk",
+            "enroll",
+            "--hub",
+            &url,
+            "--code",
+            &code,
+            "--data-dir",
+            "/var/lib/dorfpunkt-kiosk",
+            "--hub-ca",
+            "/tmp/hub-cert.pem",
+        ],
+    ));
+    assert!(root.path("var/lib/dorfpunkt-kiosk/identity.json").exists());
+
+    // systemd's end of the notification socket, writable for the kiosk's user.
+    let socket_dir = root.path("run/notify-test");
+    std::fs::create_dir_all(&socket_dir).expect("socket folder");
+    let manager = std::os::unix::net::UnixDatagram::bind(socket_dir.join("notify"))
+        .expect("notification socket");
+    std::fs::set_permissions(
+        socket_dir.join("notify"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .expect("socket mode");
+    manager
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let kiosk = root
+        .chroot_as(
+            as_kiosk,
+            &[
+                "/usr/bin/kiosk",
+                "run",
+                "--data-dir",
+                "/var/lib/dorfpunkt-kiosk",
+                "--screen",
+                "off",
+            ],
+        )
+        .env("NOTIFY_SOCKET", "/run/notify-test/notify")
+        .env("WATCHDOG_USEC", "1000000")
+        .env("KIOSK_LOG", "warn")
+        .spawn()
+        .expect("kiosk run");
+    // Killed if an assertion below fails, so no kiosk outlives the test.
+    let mut kiosk = KillOnDrop(kiosk);
+    let next = || {
+        let mut buf = [0u8; 256];
+        let n = manager
+            .recv(&mut buf)
+            .expect("a notification from the kiosk");
+        text(&buf[..n])
+    };
+    let ready = next();
+    assert!(
+        ready.starts_with("READY=1\nSTATUS=running, hub https://127.0.0.1:"),
+        "{ready}"
+    );
+    let started = Instant::now();
+    assert_eq!(next(), "WATCHDOG=1");
+    assert_eq!(next(), "WATCHDOG=1");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "WATCHDOG_USEC is 1 s: a ping every 0.5 s, not after seconds"
+    );
+    run(Command::new("kill").args(["-TERM", &kiosk.0.id().to_string()]));
+    let mut last = next();
+    while last == "WATCHDOG=1" {
+        last = next();
+    }
+    assert_eq!(last, "STOPPING=1");
+    let status = kiosk.0.wait().expect("the kiosk's exit");
+    assert!(status.success(), "kiosk after SIGTERM: {status}");
+    assert!(hub.stop().success());
+}
+
+/// A child process killed when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// The names in a hub database's schema_migrations, in order.
+fn applied(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).expect("open the hub database");
+    let mut statement = conn
+        .prepare("SELECT name FROM schema_migrations ORDER BY name")
+        .expect("schema_migrations");
+    statement
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// A database as the previous release left it: every migration but the last applied, recorded
+/// the way the hub records them, and a row of data that must survive the upgrade.
+fn previous_release_database(db: &Path) {
+    let conn = rusqlite::Connection::open(db).expect("create the old database");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE schema_migrations (
+             name TEXT PRIMARY KEY, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL);",
+    )
+    .expect("schema_migrations");
+    for (name, sql) in &MIGRATIONS[..MIGRATIONS.len() - 1] {
+        conn.execute_batch(sql).expect("an old migration");
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (?1, ?2, '2026-11-01T00:00:00Z')",
+            (name, hex::encode(Sha256::digest(sql.as_bytes()))),
+        )
+        .expect("record it");
+    }
+    conn.execute_batch(
+        "CREATE TABLE package_test_marker (note TEXT);
+         INSERT INTO package_test_marker VALUES ('Kneitlingen bleibt');",
+    )
+    .expect("marker");
+}
+
+fn marker(db: &Path) -> String {
+    rusqlite::Connection::open(db)
+        .expect("open")
+        .query_row("SELECT note FROM package_test_marker", [], |r| r.get(0))
+        .expect("the marker row")
+}
+
+fn owner(path: &Path) -> (u32, u32, u32) {
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (meta.uid(), meta.gid(), meta.mode() & 0o7777)
+}
+
+#[test]
+fn packages_install_start_upgrade_and_remove_in_a_clean_debian_root() {
+    let version = env!("CARGO_PKG_VERSION");
+    let (v1, v2) = (format!("{version}-1"), format!("{version}-2"));
+    let debs = tempfile::tempdir().unwrap();
+    let (hub1, kiosk1) = build_packages(&v1, &debs.path().join("1"));
+    let (hub2, kiosk2) = build_packages(&v2, &debs.path().join("2"));
+
+    // The control files: names, versions, the run-time needs beside the shared libraries.
+    assert_eq!(field(&hub1, "Package"), HUB);
+    assert_eq!(field(&hub2, "Version"), v2);
+    let hub_depends = field(&hub1, "Depends");
+    for need in ["libc6", "adduser", "ca-certificates"] {
+        assert!(hub_depends.contains(need), "hub Depends: {hub_depends}");
+    }
+    let kiosk_depends = field(&kiosk1, "Depends");
+    for need in [
+        "libc6",
+        "adduser",
+        "udev",
+        "cups-client",
+        "espeak-ng",
+        "alsa-utils",
+    ] {
+        assert!(
+            kiosk_depends.contains(need),
+            "kiosk Depends: {kiosk_depends}"
+        );
+    }
+
+    let root = Root::new();
+    let installed = root.install(&[&hub1, &kiosk1]);
+
+    // Both units pass systemd's own check against the root they were installed into.
+    let units: Vec<PathBuf> = [HUB, KIOSK]
+        .iter()
+        .map(|name| {
+            ["lib/systemd/system", "usr/lib/systemd/system"]
+                .iter()
+                .map(|dir| root.path(&format!("{dir}/{name}.service")))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("{name}.service is not installed"))
+        })
+        .collect();
+    let verified = run(Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(format!("--root={}", root.dir.path().display()))
+        .args(&units));
+    assert!(
+        verified.stderr.is_empty(),
+        "systemd-analyze verify: {}",
+        text(&verified.stderr)
+    );
+    for (name, unit) in [HUB, KIOSK].iter().zip(&units) {
+        let security = run(Command::new("systemd-analyze")
+            .args(["security", "--offline=yes", "--no-pager"])
+            .arg(format!("--root={}", root.dir.path().display()))
+            .arg(unit));
+        let report = text(&security.stdout);
+        let exposure: f64 = report
+            .lines()
+            .find_map(|l| l.split("Overall exposure level for ").nth(1))
+            .and_then(|rest| rest.split(": ").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no exposure level in {report}"));
+        assert!(exposure <= 2.5, "{name}: exposure {exposure}\n{report}");
+        assert!(
+            root.path(&format!(
+                "etc/systemd/system/multi-user.target.wants/{name}.service"
+            ))
+            .symlink_metadata()
+            .is_ok(),
+            "{name}.service is not enabled"
+        );
+    }
+
+    // System users without a login, their data folders, the kiosk's device groups.
+    let (hub_uid, hub_gid, home, shell) = root.user(HUB);
+    assert_eq!(home, "/var/lib/dorfpunkt-hub");
+    assert_eq!(shell, "/usr/sbin/nologin");
+    assert!(hub_uid < 1000, "a system user: uid {hub_uid}");
+    let (kiosk_uid, kiosk_gid, _, kiosk_shell) = root.user(KIOSK);
+    assert_eq!(kiosk_shell, "/usr/sbin/nologin");
+    let kiosk_groups = root.groups_of(KIOSK);
+    for group in ["video", "render", "input", "audio", "lp", "dialout"] {
+        assert!(
+            kiosk_groups.iter().any(|g| g == group),
+            "kiosk groups {kiosk_groups:?}"
+        );
+    }
+    assert!(root.groups_of(HUB).is_empty(), "the hub needs no groups");
+    assert_eq!(
+        owner(&root.path("var/lib/dorfpunkt-hub")),
+        (hub_uid, hub_gid, 0o750)
+    );
+    assert_eq!(
+        owner(&root.path("var/lib/dorfpunkt-kiosk")),
+        (kiosk_uid, kiosk_gid, 0o750)
+    );
+
+    // Binaries, configuration as conffiles, and the database the postinst made.
+    for bin in ["usr/bin/hub", "usr/bin/kiosk"] {
+        assert_eq!(owner(&root.path(bin)).2, 0o755, "{bin}");
+    }
+    let conffiles = text(
+        &run(&mut root.chroot(&[
+            "dpkg-query",
+            "--showformat=${Conffiles}\n",
+            "--show",
+            HUB,
+            KIOSK,
+        ]))
+        .stdout,
+    );
+    for file in ["/etc/dorfpunkt/hub.toml", "/etc/dorfpunkt/kiosk.env"] {
+        assert!(conffiles.contains(file), "conffiles: {conffiles}");
+    }
+    let db = root.path("var/lib/dorfpunkt-hub/hub.db");
+    assert_eq!(applied(&db).len(), MIGRATIONS.len(), "{installed}");
+    assert_eq!(
+        owner(&db).0,
+        hub_uid,
+        "the database belongs to the hub's user"
+    );
+
+    // The hub starts inside the root as its user with the packaged configuration, answers, and
+    // stops gracefully on SIGTERM.
+    let hub = Hub::start(&root);
+    let health = hub.health(&root);
+    assert_eq!(health["status"], "ok", "{health}");
+    let status = hub.stop();
+    assert!(status.success(), "the hub's exit after SIGTERM: {status}");
+    assert_eq!(
+        owner(&root.path("var/lib/dorfpunkt-hub/tls/hub-key.pem")).0,
+        hub_uid
+    );
+
+    kiosk_notifies_systemd(&root);
+
+    // Upgrade over a database of the previous release: an admin's change to the configuration
+    // stays, the database is backed up, migrated and keeps its rows, the kiosk's is backed up.
+    let config = root.path("etc/dorfpunkt/hub.toml");
+    let mut changed = std::fs::read_to_string(&config).unwrap();
+    changed.push_str("# changed by the county's IT\n");
+    std::fs::write(&config, &changed).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(root.path(&format!("var/lib/dorfpunkt-hub/hub.db{suffix}")));
+    }
+    previous_release_database(&db);
+    let kiosk_db = root.path("var/lib/dorfpunkt-kiosk/kiosk.db");
+    drop(kiosk::Store::open(&kiosk_db).expect("a kiosk database"));
+    for path in [&db, &kiosk_db] {
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                let (uid, gid) = if path == &db {
+                    (hub_uid, hub_gid)
+                } else {
+                    (kiosk_uid, kiosk_gid)
+                };
+                std::os::unix::fs::chown(&file, Some(uid), Some(gid)).unwrap();
+            }
+        }
+    }
+    let upgraded = root.install(&[&hub2, &kiosk2]);
+    let before = MIGRATIONS.len() - 1;
+    assert!(
+        upgraded.contains(&format!(
+            "({before} of {} migrations applied)",
+            MIGRATIONS.len()
+        )),
+        "{upgraded}"
+    );
+    let versions = text(
+        &run(&mut root.chroot(&[
+            "dpkg-query",
+            "--showformat=${Version} ",
+            "--show",
+            HUB,
+            KIOSK,
+        ]))
+        .stdout,
+    );
+    assert_eq!(versions.trim(), format!("{v2} {v2}"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), changed);
+    assert_eq!(applied(&db).len(), MIGRATIONS.len());
+    assert_eq!(marker(&db), "Kneitlingen bleibt");
+    let backups: Vec<PathBuf> = std::fs::read_dir(root.path("var/lib/dorfpunkt-hub/backups"))
+        .expect("the hub's backups")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(applied(&backups[0]).len(), before);
+    assert_eq!(marker(&backups[0]), "Kneitlingen bleibt");
+    let kiosk_backups: Vec<String> =
+        std::fs::read_dir(root.path("var/lib/dorfpunkt-kiosk/backups"))
+            .expect("the kiosk's backups")
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".db"))
+            .collect();
+    assert_eq!(kiosk_backups.len(), 1, "{kiosk_backups:?}");
+    assert!(
+        kiosk_backups[0].ends_with(&format!("-from-{v1}.db")),
+        "{kiosk_backups:?}"
+    );
+    let hub = Hub::start(&root);
+    assert_eq!(hub.health(&root)["status"], "ok");
+    assert!(hub.stop().success());
+
+    // Remove keeps data and configuration; purge removes the configuration only and says where
+    // the data stayed.
+    run(&mut root.chroot(&["dpkg", "--remove", HUB, KIOSK]));
+    assert!(!root.path("usr/bin/hub").exists() && !root.path("usr/bin/kiosk").exists());
+    assert_eq!(marker(&db), "Kneitlingen bleibt");
+    assert!(kiosk_db.exists());
+    assert!(config.exists(), "remove keeps the configuration");
+    let purged = run(&mut root.chroot(&["dpkg", "--purge", HUB, KIOSK]));
+    assert!(!config.exists(), "purge removes the configuration");
+    assert!(!root.path("etc/dorfpunkt/kiosk.env").exists());
+    assert!(
+        text(&purged.stderr).contains("/var/lib/dorfpunkt-hub (database, keys, backups) was kept"),
+        "{}",
+        text(&purged.stderr)
+    );
+    assert_eq!(marker(&db), "Kneitlingen bleibt");
+    assert_eq!(applied(&db).len(), MIGRATIONS.len());
+    assert!(kiosk_db.exists());
+    assert_eq!(
+        root.user(HUB).0,
+        hub_uid,
+        "the user stays for the kept files"
+    );
+}

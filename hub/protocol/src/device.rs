@@ -78,6 +78,9 @@ pub struct Heartbeat {
     /// Last successful sync, RFC 3339 UTC; absent before the first.
     pub last_sync_at: Option<String>,
     pub outbox_len: u64,
+    /// The last event of a software update, absent on a kiosk never updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::update::UpdateReport>,
 }
 
 /// The hub's answer to a heartbeat: its clock, for a kiosk without NTP to notice drift.

@@ -8,6 +8,7 @@ pub mod device;
 pub mod people;
 pub mod staff;
 pub mod sync;
+pub mod update;
 
 pub use booking_code::{BookingCode, BookingCodeError};
 pub use people::{ResidentNumber, ResidentNumberError};

@@ -121,6 +121,9 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// Whether the hub has changes after `cursor`: ask again.
     pub more: bool,
+    /// The release the hub wants this kiosk to run, while it reports another version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::update::UpdateOffer>,
 }
 
 /// The hub's answer to one outbox entry. On the wire the outcome's fields sit beside the id:
@@ -263,6 +266,7 @@ mod tests {
             ],
             cursor: 43,
             more: true,
+            update: None,
         };
         assert_eq!(round_trip(&response), response);
     }

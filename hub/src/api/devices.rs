@@ -125,7 +125,17 @@ async fn heartbeat(
     let request_id = request_id();
     let now = Utc::now();
     app.store
-        .run(move |conn| devices::status::heartbeat(conn, &identity, &beat, request_id, now))
+        .run(move |conn| {
+            // A software update's event (checked before anything is stored).
+            if let Some(report) = &beat.update {
+                crate::updates::check_report(report)?;
+            }
+            devices::status::heartbeat(conn, &identity, &beat, request_id, now)?;
+            match &beat.update {
+                Some(report) => crate::updates::record_report(conn, &identity, report, now),
+                None => Ok(()),
+            }
+        })
         .await?;
     Ok(Json(HeartbeatAnswer {
         hub_time: devices::stamp(now),

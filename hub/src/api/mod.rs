@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router {
     .merge(device_caregivers::routes())
     .merge(tours::routes(Router::new()))
     .merge(counselling::routes())
+    .merge(crate::updates::routes())
     .merge(crate::web::routes())
     .route(protocol::device::SYNC_PATH, axum::routing::post(sync::sync))
     .fallback(|| async {

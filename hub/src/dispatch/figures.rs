@@ -2,7 +2,8 @@
 //! and missed, how many shared the vehicle, and the kilometres driven against those a car per
 //! passenger would have needed.
 //!
-//! [`compute`] is pure and works on rows [`load`] reads from the store. Distances use the
+//! [`compute`] is pure and works on rows [`load`] reads from the store ([`load_rows`], which the
+//! console's evaluation reads too, over months instead of a day). Distances use the
 //! planner's straight-line model (great circle times its detour factor), so these figures agree
 //! with what the planner assumed, not with an odometer.
 //!
@@ -31,6 +32,11 @@ pub struct RideRow {
     pub id: String,
     pub status: String,
     pub status_reason: Option<String>,
+    /// Whom the ride is for, and their village.
+    pub resident_id: String,
+    pub village_id: String,
+    /// The instant the ride counts at: its appointment, else its pickup time (stored form).
+    pub at: String,
     /// Where the ride starts and ends.
     pub from: GeoPoint,
     pub to: GeoPoint,
@@ -38,10 +44,25 @@ pub struct RideRow {
     pub on_route: bool,
 }
 
+impl RideRow {
+    /// Whether the ride was (or is being) carried out: a served status, on a shift's route.
+    pub fn served(&self) -> bool {
+        SERVED.contains(&self.status.as_str()) && self.on_route
+    }
+
+    /// What the ride takes one car alone, in metres: the trip with the passenger and the empty
+    /// drive back.
+    pub fn alone_meters(&self, travel: &StraightLine) -> f64 {
+        2.0 * travel.meters(&self.from, &self.to)
+    }
+}
+
 /// One shift of the day: its depot and its live stops in driving order.
 #[derive(Clone, Debug)]
 pub struct ShiftRow {
     pub id: String,
+    /// When the shift starts (stored form).
+    pub starts_at: String,
     pub depot: GeoPoint,
     pub stops: Vec<StopRow>,
 }
@@ -120,10 +141,10 @@ pub fn compute(
             .as_deref()
             .is_some_and(|r| !r.trim().is_empty());
         match ride.status.as_str() {
-            s if SERVED.contains(&s) && ride.on_route => {
+            _ if ride.served() => {
                 figures.served += 1;
                 served.insert(&ride.id);
-                alone_m += 2.0 * travel.meters(&ride.from, &ride.to);
+                alone_m += ride.alone_meters(travel);
             }
             "requested" if has_reason => figures.not_served += 1,
             "cancelled" if has_reason => figures.not_served += 1,
@@ -151,8 +172,8 @@ pub fn compute(
     figures
 }
 
-/// Depot → every stop in order → depot. A shift without stops stays in the depot.
-fn route_meters(shift: &ShiftRow, travel: &StraightLine) -> f64 {
+/// Depot → every stop in order → depot, in metres. A shift without stops stays in the depot.
+pub fn route_meters(shift: &ShiftRow, travel: &StraightLine) -> f64 {
     if shift.stops.is_empty() {
         return 0.0;
     }
@@ -168,7 +189,7 @@ fn route_meters(shift: &ShiftRow, travel: &StraightLine) -> f64 {
 /// The served rides of a route that had another served booking on board at some point: walking
 /// the stops in order, whoever boards while someone is on board shares with them. A dropoff
 /// listed before a pickup at the same place means they did not meet.
-fn shared_rides<'a>(shift: &'a ShiftRow, served: &HashSet<&str>) -> HashSet<&'a str> {
+pub fn shared_rides<'a>(shift: &'a ShiftRow, served: &HashSet<&str>) -> HashSet<&'a str> {
     let mut on_board: Vec<&str> = Vec::new();
     let mut shared = HashSet::new();
     for stop in &shift.stops {
@@ -224,8 +245,28 @@ pub fn load(
         .map_err(|e| StoreError::invalid("date", e))?
         .text();
 
+    let (rides, shifts) = load_rows(conn, region_id, &from, &to)?;
+    Ok(compute(
+        region_id,
+        date,
+        &rides,
+        &shifts,
+        &StraightLine::default(),
+    ))
+}
+
+/// The ride requests of `region_id` that count in `[start, end)` (appointment, else pickup time)
+/// and the live shifts starting then with their live stops in driving order; `start` and `end`
+/// are stored instants.
+pub fn load_rows(
+    conn: &Connection,
+    region_id: &str,
+    start: &str,
+    end: &str,
+) -> rusqlite::Result<(Vec<RideRow>, Vec<ShiftRow>)> {
     let mut stmt = conn.prepare(
-        "SELECT rr.id, rr.status, rr.status_reason,
+        "SELECT rr.id, rr.status, rr.status_reason, rr.resident_id, rr.village_id,
+                COALESCE(rr.appointment_at, rr.pickup_at),
                 CASE WHEN rr.from_home = 1 THEN p.lat WHEN fs.id IS NOT NULL THEN fs.lat ELSE fd.lat END,
                 CASE WHEN rr.from_home = 1 THEN p.lon WHEN fs.id IS NOT NULL THEN fs.lon ELSE fd.lon END,
                 CASE WHEN rr.to_home = 1 THEN p.lat WHEN ts.id IS NOT NULL THEN ts.lat ELSE td.lat END,
@@ -244,28 +285,32 @@ pub fn load(
          ORDER BY rr.id",
     )?;
     let rides = stmt
-        .query_map(rusqlite::params![region_id, from, to], |r| {
+        .query_map(rusqlite::params![region_id, start, end], |r| {
             Ok(RideRow {
                 id: r.get(0)?,
                 status: r.get(1)?,
                 status_reason: r.get(2)?,
-                from: GeoPoint::new(r.get(3)?, r.get(4)?),
-                to: GeoPoint::new(r.get(5)?, r.get(6)?),
-                on_route: r.get(7)?,
+                resident_id: r.get(3)?,
+                village_id: r.get(4)?,
+                at: r.get(5)?,
+                from: GeoPoint::new(r.get(6)?, r.get(7)?),
+                to: GeoPoint::new(r.get(8)?, r.get(9)?),
+                on_route: r.get(10)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut stmt = conn.prepare(
-        "SELECT s.id, v.depot_lat, v.depot_lon FROM shifts s JOIN vehicles v ON v.id = s.vehicle_id
+        "SELECT s.id, s.starts_at, v.depot_lat, v.depot_lon FROM shifts s JOIN vehicles v ON v.id = s.vehicle_id
          WHERE s.region_id = ?1 AND s.status <> 'cancelled' AND s.starts_at >= ?2 AND s.starts_at < ?3
          ORDER BY s.starts_at, s.id",
     )?;
     let mut shifts = stmt
-        .query_map(rusqlite::params![region_id, from, to], |r| {
+        .query_map(rusqlite::params![region_id, start, end], |r| {
             Ok(ShiftRow {
                 id: r.get(0)?,
-                depot: GeoPoint::new(r.get(1)?, r.get(2)?),
+                starts_at: r.get(1)?,
+                depot: GeoPoint::new(r.get(2)?, r.get(3)?),
                 stops: Vec::new(),
             })
         })?
@@ -294,7 +339,7 @@ pub fn load(
            AND s.starts_at < ?3 AND rs.status <> 'cancelled'
          ORDER BY rs.shift_id, rs.position, rs.planned_at",
     )?;
-    let mut rows = stmt.query(rusqlite::params![region_id, from, to])?;
+    let mut rows = stmt.query(rusqlite::params![region_id, start, end])?;
     while let Some(r) = rows.next()? {
         let shift: String = r.get(0)?;
         let Some(&i) = index.get(&shift) else {
@@ -306,13 +351,7 @@ pub fn load(
             at: GeoPoint::new(r.get(3)?, r.get(4)?),
         });
     }
-    Ok(compute(
-        region_id,
-        date,
-        &rides,
-        &shifts,
-        &StraightLine::default(),
-    ))
+    Ok((rides, shifts))
 }
 
 #[cfg(test)]
@@ -331,6 +370,9 @@ mod tests {
             id: id.into(),
             status: status.into(),
             status_reason: reason.map(str::to_string),
+            resident_id: format!("p-{id}"),
+            village_id: "v".into(),
+            at: "2026-11-23T08:00:00Z".into(),
             from: north(from),
             to: north(to),
             on_route: SERVED.contains(&status),
@@ -342,6 +384,15 @@ mod tests {
             ride_id: ride.into(),
             pickup,
             at: north(km),
+        }
+    }
+
+    fn shift(stops: Vec<StopRow>) -> ShiftRow {
+        ShiftRow {
+            id: "s".into(),
+            starts_at: "2026-11-23T06:00:00Z".into(),
+            depot: DEPOT,
+            stops,
         }
     }
 
@@ -393,18 +444,14 @@ mod tests {
             ride("b", "confirmed", None, 2.0, 5.0),
             ride("c", "confirmed", None, 5.0, 9.0),
         ];
-        let shift = ShiftRow {
-            id: "s".into(),
-            depot: DEPOT,
-            stops: vec![
-                stop("a", true, 1.0),
-                stop("b", true, 2.0),
-                stop("a", false, 5.0),
-                stop("b", false, 5.0),
-                stop("c", true, 5.0),
-                stop("c", false, 9.0),
-            ],
-        };
+        let shift = shift(vec![
+            stop("a", true, 1.0),
+            stop("b", true, 2.0),
+            stop("a", false, 5.0),
+            stop("b", false, 5.0),
+            stop("c", true, 5.0),
+            stop("c", false, 9.0),
+        ]);
         let f = compute("r", date(), &rides, &[shift], &straight());
         assert_eq!(f.served, 3);
         assert_eq!(f.shared, 2);
@@ -425,16 +472,12 @@ mod tests {
                 ..ride("x", "no_show", None, 2.0, 3.0)
             },
         ];
-        let shift = ShiftRow {
-            id: "s".into(),
-            depot: DEPOT,
-            stops: vec![
-                stop("a", true, 1.0),
-                stop("x", true, 2.0),
-                stop("a", false, 3.0),
-                stop("x", false, 3.0),
-            ],
-        };
+        let shift = shift(vec![
+            stop("a", true, 1.0),
+            stop("x", true, 2.0),
+            stop("a", false, 3.0),
+            stop("x", false, 3.0),
+        ]);
         let f = compute("r", date(), &rides, &[shift], &straight());
         assert_eq!((f.served, f.no_shows, f.shared), (1, 1, 0));
         assert_eq!(f.shared_share, 0.0);
@@ -445,11 +488,7 @@ mod tests {
 
     #[test]
     fn an_empty_day_has_zero_everything_and_an_idle_shift_drives_nothing() {
-        let idle = ShiftRow {
-            id: "s".into(),
-            depot: DEPOT,
-            stops: Vec::new(),
-        };
+        let idle = shift(Vec::new());
         let f = compute("r", date(), &[], &[idle], &StraightLine::default());
         assert_eq!(f.requests, 0);
         assert_eq!(f.shifts, 1);
@@ -461,11 +500,7 @@ mod tests {
     #[test]
     fn the_default_model_adds_its_detour_factor() {
         let rides = vec![ride("a", "confirmed", None, 0.0, 10.0)];
-        let shift = ShiftRow {
-            id: "s".into(),
-            depot: DEPOT,
-            stops: vec![stop("a", true, 0.0), stop("a", false, 10.0)],
-        };
+        let shift = shift(vec![stop("a", true, 0.0), stop("a", false, 10.0)]);
         let f = compute("r", date(), &rides, &[shift], &StraightLine::default());
         // 10 km there and back at detour 1.3, both for the bus and the car alone.
         assert!((f.vehicle_km - 26.0).abs() < 0.05, "{}", f.vehicle_km);

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::{DispatchError, Scope};
 use crate::domain::common::Instant;
-use crate::store::StoreError;
 use crate::store::logs::{self, Action, Who};
+use crate::store::{StoreError, StoreResult};
 
 /// Everything printed on a driver's run sheet.
 #[derive(Clone, Debug, Serialize)]
@@ -171,9 +171,9 @@ fn hhmm(at: Instant, tz: Tz) -> String {
     at.local(tz).format("%H:%M").to_string()
 }
 
-fn instant(text: String) -> Result<Instant, DispatchError> {
+fn instant(text: String) -> StoreResult<Instant> {
     text.parse::<Instant>()
-        .map_err(|e| DispatchError::Store(StoreError::Internal(format!("stored instant: {e}"))))
+        .map_err(|e| StoreError::Internal(format!("stored instant: {e}")))
 }
 
 fn time_zone(name: &str) -> Result<Tz, DispatchError> {
@@ -291,21 +291,52 @@ pub fn load(
     })
 }
 
-/// The shift's stops in order, each joined with its ride, resident and place. The place of a
-/// pickup is the ride's start, that of a dropoff its end.
-fn load_stops(
-    conn: &Connection,
-    shift_id: &str,
-    tz: Tz,
-    region_phone: Option<&str>,
-) -> Result<Vec<SheetStop>, DispatchError> {
+/// One live stop of a shift as stored, joined with its ride, resident and place: what both the
+/// run sheet and the driver's page (`web::driver`) are made of.
+pub(crate) struct StopRow {
+    pub id: String,
+    pub position: u32,
+    pub kind: SheetStopKind,
+    pub planned_at: Instant,
+    /// `planned`, `done` or `no_show`.
+    pub status: String,
+    pub ride_request_id: String,
+    pub booking_code: String,
+    /// Stored instants, as the ride has them.
+    pub appointment_at: Option<String>,
+    pub pickup_window: (Option<String>, Option<String>),
+    pub passengers: u32,
+    /// Booked for this trip, or what the resident always needs: the driver has to know both.
+    pub walker: bool,
+    pub wheelchair: bool,
+    pub companion: bool,
+    pub resident_name: String,
+    pub resident_phone: Option<String>,
+    pub place: SheetPlace,
+    /// The phone of the caregiver who booked the ride (not archived).
+    pub booker_phone: Option<String>,
+    /// The phone of the first linked caregiver by name who has one.
+    pub linked_phone: Option<String>,
+}
+
+/// The shift's stops in driving order, each joined with its ride, resident and place; cancelled
+/// stops and rides are left out. The place of a pickup is the ride's start, that of a dropoff
+/// its end.
+pub(crate) fn load_stop_rows(conn: &Connection, shift_id: &str) -> StoreResult<Vec<StopRow>> {
     let mut stmt = conn.prepare(
-        "SELECT rs.position, rs.kind, rs.planned_at, rs.status, rr.id, rr.booking_code,
-                rr.appointment_at, rr.passengers, rr.wheelchair, rr.walker,
+        "SELECT rs.id, rs.position, rs.kind, rs.planned_at, rs.status, rr.id, rr.booking_code,
+                rr.appointment_at, rr.pickup_window_start, rr.pickup_window_end, rr.passengers,
+                rr.wheelchair, rr.walker,
                 p.name, p.phone, p.street, pv.name, p.uses_walker, p.uses_wheelchair,
                 p.needs_companion,
                 CASE rs.kind WHEN 'pickup' THEN rr.from_home ELSE rr.to_home END,
-                st.name, sv.name, d.name, d.street, d.city
+                st.name, sv.name, d.name, d.street, d.city,
+                (SELECT c.phone FROM caregivers c
+                 WHERE c.id = rr.caregiver_id AND c.archived_at IS NULL),
+                (SELECT c.phone FROM caregiver_links l JOIN caregivers c ON c.id = l.caregiver_id
+                 WHERE l.resident_id = p.id AND l.archived_at IS NULL AND c.archived_at IS NULL
+                   AND c.phone IS NOT NULL
+                 ORDER BY c.name LIMIT 1)
          FROM route_stops rs
          JOIN ride_requests rr ON rr.id = rs.ride_request_id
          JOIN residents p ON p.id = rr.resident_id
@@ -321,69 +352,97 @@ fn load_stops(
     let mut rows = stmt.query([shift_id])?;
     let mut stops = Vec::new();
     while let Some(r) = rows.next()? {
-        let kind = match r.get::<_, String>(1)?.as_str() {
+        let kind = match r.get::<_, String>(2)?.as_str() {
             "pickup" => SheetStopKind::Pickup,
             _ => SheetStopKind::Dropoff,
         };
-        let planned_at = instant(r.get(2)?)?;
-        let wheelchair: bool = r.get(8)?;
-        let walker: bool = r.get(9)?;
-        let resident_phone: Option<String> = r.get(11)?;
-        let home: bool = r.get(17)?;
-        let place = if home {
+        let place = if r.get::<_, bool>(20)? {
             SheetPlace {
                 kind: PlaceKind::Home,
                 name: None,
-                address: format!("{}, {}", r.get::<_, String>(12)?, r.get::<_, String>(13)?),
+                address: format!("{}, {}", r.get::<_, String>(15)?, r.get::<_, String>(16)?),
             }
-        } else if let Some(stop) = r.get::<_, Option<String>>(18)? {
+        } else if let Some(stop) = r.get::<_, Option<String>>(21)? {
             SheetPlace {
                 kind: PlaceKind::Stop,
                 name: Some(stop),
-                address: r.get::<_, Option<String>>(19)?.unwrap_or_default(),
+                address: r.get::<_, Option<String>>(22)?.unwrap_or_default(),
             }
         } else {
             SheetPlace {
                 kind: PlaceKind::Destination,
-                name: r.get(20)?,
+                name: r.get(23)?,
                 address: format!(
                     "{}, {}",
-                    r.get::<_, Option<String>>(21)?.unwrap_or_default(),
-                    r.get::<_, Option<String>>(22)?.unwrap_or_default()
+                    r.get::<_, Option<String>>(24)?.unwrap_or_default(),
+                    r.get::<_, Option<String>>(25)?.unwrap_or_default()
                 ),
             }
         };
-        // The ride says what was booked for this trip; the resident's record what they always
-        // need. The driver has to know both.
+        stops.push(StopRow {
+            id: r.get(0)?,
+            position: r.get(1)?,
+            kind,
+            planned_at: instant(r.get(3)?)?,
+            status: r.get(4)?,
+            ride_request_id: r.get(5)?,
+            booking_code: r.get(6)?,
+            appointment_at: r.get(7)?,
+            pickup_window: (r.get(8)?, r.get(9)?),
+            passengers: r.get(10)?,
+            wheelchair: r.get::<_, bool>(11)? || r.get::<_, bool>(18)?,
+            walker: r.get::<_, bool>(12)? || r.get::<_, bool>(17)?,
+            companion: r.get(19)?,
+            resident_name: r.get(13)?,
+            resident_phone: r.get(14)?,
+            place,
+            booker_phone: r.get(26)?,
+            linked_phone: r.get(27)?,
+        });
+    }
+    Ok(stops)
+}
+
+/// The shift's stops as the run sheet shows them.
+fn load_stops(
+    conn: &Connection,
+    shift_id: &str,
+    tz: Tz,
+    region_phone: Option<&str>,
+) -> Result<Vec<SheetStop>, DispatchError> {
+    let mut stops = Vec::new();
+    for row in load_stop_rows(conn, shift_id)? {
         let mut needs = Vec::new();
-        if walker || r.get::<_, bool>(14)? {
+        if row.walker {
             needs.push("Rollator");
         }
-        if wheelchair || r.get::<_, bool>(15)? {
+        if row.wheelchair {
             needs.push("Rollstuhl");
         }
-        if r.get::<_, bool>(16)? {
+        if row.companion {
             needs.push("Begleitperson");
         }
-        let appointment_at = match (kind, r.get::<_, Option<String>>(6)?) {
+        let appointment_at = match (row.kind, row.appointment_at) {
             (SheetStopKind::Pickup, Some(at)) => Some(instant(at)?),
             _ => None,
         };
-        let contact_is_region = resident_phone.is_none();
+        let contact_is_region = row.resident_phone.is_none();
         stops.push(SheetStop {
-            position: r.get(0)?,
-            kind,
-            kind_text: kind.german(),
-            planned_local: hhmm(planned_at, tz),
-            planned_at,
-            status: r.get(3)?,
-            ride_request_id: r.get(4)?,
-            booking_code: r.get(5)?,
-            resident_name: r.get(10)?,
-            place,
+            position: row.position,
+            kind: row.kind,
+            kind_text: row.kind.german(),
+            planned_local: hhmm(row.planned_at, tz),
+            planned_at: row.planned_at,
+            status: row.status,
+            ride_request_id: row.ride_request_id,
+            booking_code: row.booking_code,
+            resident_name: row.resident_name,
+            place: row.place,
             needs,
-            passengers: r.get(7)?,
-            contact_phone: resident_phone.or_else(|| region_phone.map(str::to_string)),
+            passengers: row.passengers,
+            contact_phone: row
+                .resident_phone
+                .or_else(|| region_phone.map(str::to_string)),
             contact_is_region,
             appointment_local: appointment_at.map(|at| hhmm(at, tz)),
             appointment_at,

@@ -12,7 +12,9 @@ use super::hours::parse_opening_hours;
 use super::parse::{Columns, Row};
 use super::{ImportError, ImportKind, Location, Problem, Source};
 use crate::domain::common::{Instant, local_to_instant};
-use crate::domain::{Destination, Resident, Shift, Stop, Vehicle, Village};
+use crate::domain::{
+    Caregiver, CaregiverLink, ConsentHow, Destination, Resident, Shift, Stop, Vehicle, Village,
+};
 use crate::store::StoreError;
 use crate::store::logs::Who;
 use crate::store::records::{Resource, create_in};
@@ -70,6 +72,16 @@ impl ImportKind {
                 ],
                 point: Some(("lat", "lon")),
             },
+            ImportKind::Caregivers => Columns {
+                required: &["name"],
+                optional: &["phone", "email", "village", "id"],
+                point: None,
+            },
+            ImportKind::CaregiverLinks => Columns {
+                required: &["caregiver", "resident", "consent_at"],
+                optional: &["consent_how", "id"],
+                point: None,
+            },
         }
     }
 
@@ -81,6 +93,8 @@ impl ImportKind {
             ImportKind::Destinations => "name and city",
             ImportKind::Shifts => "vehicle and start",
             ImportKind::Residents => "name, street and village",
+            ImportKind::Caregivers => "name and phone or e-mail",
+            ImportKind::CaregiverLinks => "caregiver and resident",
         }
     }
 }
@@ -205,6 +219,28 @@ impl<'r> Cells<'r> {
                 .push((column.into(), "must not be empty".into()));
         }
         self.instant(column)
+    }
+
+    /// How a resident gave consent: the domain's codes or the German words; empty is paper.
+    fn consent_how(&mut self, column: &str) -> ConsentHow {
+        let Some(text) = self.opt(column) else {
+            return ConsentHow::default();
+        };
+        match text.to_lowercase().as_str() {
+            "paper" | "schriftlich" | "papier" => ConsentHow::Paper,
+            "phone" | "telefonisch" | "telefon" => ConsentHow::Phone,
+            "in_person" | "persönlich" => ConsentHow::InPerson,
+            "kiosk" => ConsentHow::Kiosk,
+            _ => {
+                self.problems.push((
+                    column.into(),
+                    format!(
+                        "'{text}' is not one of paper, phone, in_person, kiosk (schriftlich, telefonisch, persönlich)"
+                    ),
+                ));
+                ConsentHow::default()
+            }
+        }
     }
 
     /// An explicit id from the `id` column, if the row has one.
@@ -385,6 +421,45 @@ impl Session<'_> {
                 };
                 self.finish(source, row, cells, prepared)?
             }
+            ImportKind::Caregivers => {
+                let village = match cells.opt("village") {
+                    Some(_) => Some(self.reference(&mut cells, "village", ImportKind::Villages)?),
+                    None => None,
+                };
+                let name = cells.text("name");
+                let phone = cells.opt("phone").map(str::to_string);
+                let email = cells.opt("email").map(str::to_string);
+                let contact = phone.clone().or(email.clone()).unwrap_or_default();
+                let prepared = Prepared {
+                    record: Caregiver {
+                        region_id,
+                        name: name.clone(),
+                        phone,
+                        email,
+                        village_id: village,
+                    },
+                    key: vec![name, contact],
+                    id: cells.id(),
+                };
+                self.finish(source, row, cells, prepared)?
+            }
+            ImportKind::CaregiverLinks => {
+                let caregiver = self.reference(&mut cells, "caregiver", ImportKind::Caregivers)?;
+                let resident = self.reference(&mut cells, "resident", ImportKind::Residents)?;
+                let consent_at = cells.required_instant("consent_at");
+                let prepared = Prepared {
+                    record: CaregiverLink {
+                        region_id,
+                        caregiver_id: caregiver.clone(),
+                        resident_id: resident.clone(),
+                        consent_at: consent_at.unwrap_or(Instant(chrono::DateTime::UNIX_EPOCH)),
+                        consent_how: cells.consent_how("consent_how"),
+                    },
+                    key: vec![caregiver, resident],
+                    id: cells.id(),
+                };
+                self.finish(source, row, cells, prepared)?
+            }
         };
         if !outcome && let Some(name) = name_key {
             self.failed
@@ -535,6 +610,12 @@ impl Session<'_> {
                  AND archived_at IS NULL AND id <> ?3",
                 vec![name, city],
             ),
+            // One live link per pair (a unique index): another one is a duplicate, not a clash.
+            (ImportKind::CaregiverLinks, [caregiver, resident]) => (
+                "SELECT id FROM {table} WHERE region_id = ?1 AND caregiver_id = ?2
+                 AND resident_id = ?4 AND archived_at IS NULL AND id <> ?3",
+                vec![caregiver, resident],
+            ),
             _ => return Ok(None),
         };
         let sql = sql.replace("{table}", kind.name());
@@ -568,6 +649,8 @@ fn column_of_field(kind: ImportKind, geo: bool, field: &str) -> Option<String> {
         "" => return None,
         "village_id" => "village",
         "vehicle_id" => "vehicle",
+        "caregiver_id" => "caregiver",
+        "resident_id" => "resident",
         other => other,
     };
     if geo && let Some((lat, lon)) = kind.columns().point {

@@ -1,5 +1,5 @@
-//! Region data import: villages, stops, destinations, vehicles, shifts and residents from CSV
-//! and GeoJSON files, all or nothing.
+//! Region data import: villages, stops, destinations, vehicles, shifts, residents, caregivers and
+//! the links between caregivers and residents from CSV and GeoJSON files, all or nothing.
 //!
 //! Every row goes through the same domain rules as an API create ([`create_in`]), inside one
 //! transaction for the whole file set; all problems are collected (file, line or feature, field,
@@ -17,12 +17,15 @@
 //! | `vehicles` | name*, seats*, wheelchair_places, depot_name*, depot_lat*, depot_lon*, id |
 //! | `shifts` | vehicle* (name or id), driver_name, starts_at*, ends_at*, break_after, break_minutes, id |
 //! | `residents` | name*, street*, village*, lat*, lon*, phone, uses_walker, uses_wheelchair, needs_companion, language, consent_at*, consent_given_to*, consent_purpose*, id |
+//! | `caregivers` | name*, phone, email (one of the two), village (name or id), id |
+//! | `caregiver_links` | caregiver* (name or id), resident* (name or id), consent_at*, consent_how (`paper`/`schriftlich`, `phone`/`telefonisch`, `in_person`/`persönlich`, `kiosk`; default paper), id |
 //!
 //! Times are local wall-clock `YYYY-MM-DD HH:MM` in the region's zone or RFC 3339 instants;
 //! yes/no cells take `ja/nein`, `yes/no`, `true/false`, `1/0`; decimal commas are accepted;
 //! opening hours read like `Mo-Fr 08:00-12:00, Mo,Di,Do 14:00-17:00` (see [`hours`]).
 //! GeoJSON files are FeatureCollections of Point features whose properties are the columns
-//! above without the coordinate columns (vehicles: the point is the depot; shifts have no GeoJSON).
+//! above without the coordinate columns (vehicles: the point is the depot; shifts, caregivers and
+//! links have no GeoJSON).
 
 mod hours;
 mod kinds;
@@ -54,16 +57,20 @@ pub enum ImportKind {
     Vehicles,
     Shifts,
     Residents,
+    Caregivers,
+    CaregiverLinks,
 }
 
 impl ImportKind {
-    pub const ALL: [ImportKind; 6] = [
+    pub const ALL: [ImportKind; 8] = [
         ImportKind::Villages,
         ImportKind::Stops,
         ImportKind::Destinations,
         ImportKind::Vehicles,
         ImportKind::Shifts,
         ImportKind::Residents,
+        ImportKind::Caregivers,
+        ImportKind::CaregiverLinks,
     ];
 
     /// The plural name used in file names, on the command line and as the table name.
@@ -75,15 +82,25 @@ impl ImportKind {
             ImportKind::Vehicles => "vehicles",
             ImportKind::Shifts => "shifts",
             ImportKind::Residents => "residents",
+            ImportKind::Caregivers => "caregivers",
+            ImportKind::CaregiverLinks => "caregiver_links",
         }
     }
 
-    /// The kind and format a file name announces: `stops.csv`, `elm-asse_stops.geojson`.
+    /// The kind and format a file name announces: `stops.csv`, `elm-asse_stops.geojson`,
+    /// `caregiver-links.csv`. The name ends with the kind after a separator; of two kinds that
+    /// fit (`links` cannot, but a later kind might), the longer name wins.
     pub fn from_file_name(path: &Path) -> Option<(ImportKind, Format)> {
         let format = Format::from_path(path)?;
         let stem = path.file_stem()?.to_str()?.to_lowercase();
-        let last = stem.rsplit(['-', '_', '.', ' ']).next().unwrap_or(&stem);
-        let kind = last.parse().ok()?;
+        let stem = stem.replace(['-', '.', ' '], "_");
+        let kind = ImportKind::ALL
+            .into_iter()
+            .filter(|k| {
+                stem.strip_suffix(k.name())
+                    .is_some_and(|head| head.is_empty() || head.ends_with('_'))
+            })
+            .max_by_key(|k| k.name().len())?;
         Some((kind, format))
     }
 
@@ -988,6 +1005,188 @@ Apotheke am Bahnhof,pharmacy,Bahnhofstraße 1,38170,Schöppenstedt,52.14,10.77,M
         ));
         assert_eq!("shifts".parse::<ImportKind>(), Ok(ImportKind::Shifts));
         assert!("busse".parse::<ImportKind>().is_err());
+    }
+
+    const CAREGIVERS: &str = "name,phone,email,village
+Jonas Köhler,0171 2345678,,Dahlum
+Petra Sommer,,petra@example.org,
+";
+    const LINKS: &str = "caregiver,resident,consent_at,consent_how
+Jonas Köhler,Erika Mustermann,2025-02-01 09:30,telefonisch
+Petra Sommer,Erika Mustermann,2025-02-02T10:00:00Z,
+";
+
+    #[test]
+    fn caregivers_and_their_links_import_with_consent() {
+        let (_dir, store, region) = setup();
+        let files = [
+            ("caregiver_links.csv", LINKS),
+            ("caregivers.csv", CAREGIVERS),
+            ("residents.csv", RESIDENTS),
+            ("villages.csv", VILLAGES),
+        ];
+        let report = run(&store, &region, &files).unwrap();
+        assert_eq!(report.kinds[&ImportKind::Caregivers].created, 2);
+        assert_eq!(report.kinds[&ImportKind::CaregiverLinks].created, 2);
+        assert_eq!(
+            text(
+                &store,
+                "SELECT v.name FROM caregivers c JOIN villages v ON v.id = c.village_id"
+            ),
+            "Dahlum"
+        );
+        assert_eq!(
+            text(
+                &store,
+                "SELECT consent_how || ' ' || consent_at || ' ' || consent_recorded_by
+                 FROM caregiver_links l JOIN caregivers c ON c.id = l.caregiver_id
+                 WHERE c.name = 'Jonas Köhler'"
+            ),
+            "phone 2025-02-01T08:30:00Z cli:import"
+        );
+        assert_eq!(
+            count(&store, "caregiver_links WHERE consent_how = 'paper'"),
+            1
+        );
+        assert_eq!(
+            count(
+                &store,
+                "audit_log WHERE action = 'import' AND kind = 'caregiver_links'"
+            ),
+            1
+        );
+        let again = run(&store, &region, &files).unwrap();
+        assert_eq!(again.created(), 0);
+        assert_eq!(count(&store, "caregiver_links"), 2);
+    }
+
+    #[test]
+    fn bad_caregivers_and_links_import_nothing() {
+        let (_dir, store, region) = setup();
+        run(
+            &store,
+            &region,
+            &[("villages.csv", VILLAGES), ("residents.csv", RESIDENTS)],
+        )
+        .unwrap();
+        let caregivers = "name,phone,email,village
+Ohne Kontakt,,,
+Jonas Köhler,0171 2345678,,Atlantis
+Petra Sommer,,petra@example.org,
+";
+        let links = "caregiver,resident,consent_at,consent_how,id
+Ohne Kontakt,Erika Mustermann,2025-02-01 09:30,,
+Petra Sommer,Niemand,2025-02-01 09:30,,
+Petra Sommer,Erika Mustermann,gestern,per Brieftaube,
+Petra Sommer,Erika Mustermann,2099-01-01 10:00,,kein-uuid
+";
+        let found = problems(run(
+            &store,
+            &region,
+            &[
+                ("caregivers.csv", caregivers),
+                ("caregiver_links.csv", links),
+            ],
+        ));
+        let expect = [
+            (
+                "caregivers.csv",
+                2,
+                Some("phone"),
+                "needs a phone number or an e-mail",
+            ),
+            (
+                "caregivers.csv",
+                3,
+                Some("village"),
+                "no village 'Atlantis'",
+            ),
+            (
+                "caregiver_links.csv",
+                2,
+                Some("caregiver"),
+                "its own row has problems (caregivers.csv:2)",
+            ),
+            (
+                "caregiver_links.csv",
+                3,
+                Some("resident"),
+                "no resident 'Niemand'",
+            ),
+            (
+                "caregiver_links.csv",
+                4,
+                Some("consent_at"),
+                "'gestern' is neither a local time",
+            ),
+            (
+                "caregiver_links.csv",
+                4,
+                Some("consent_how"),
+                "'per Brieftaube' is not one of",
+            ),
+            (
+                "caregiver_links.csv",
+                5,
+                Some("id"),
+                "'kein-uuid' is not a UUID",
+            ),
+        ];
+        for (file, line, field, reason) in expect {
+            assert!(
+                has(&found, file, Location::Line(line), field, reason),
+                "{file}:{line} {reason}: {found:?}"
+            );
+        }
+        assert_eq!(found.len(), expect.len(), "{found:?}");
+        assert_eq!(count(&store, "caregivers"), 0);
+        assert_eq!(count(&store, "caregiver_links"), 0);
+        // A link whose consent lies ahead is the domain's refusal, by column.
+        let caregivers = "name,email\nPetra Sommer,petra@example.org\n";
+        let links =
+            "caregiver,resident,consent_at\nPetra Sommer,Erika Mustermann,2099-01-01 10:00\n";
+        let found = problems(run(
+            &store,
+            &region,
+            &[
+                ("caregivers.csv", caregivers),
+                ("caregiver_links.csv", links),
+            ],
+        ));
+        assert!(
+            has(
+                &found,
+                "caregiver_links.csv",
+                Location::Line(2),
+                Some("consent_at"),
+                "lies in the future"
+            ),
+            "{found:?}"
+        );
+        assert_eq!(count(&store, "caregivers"), 0);
+        // GeoJSON has no place for people.
+        let found = problems(run(&store, &region, &[("caregivers.geojson", "{}")]));
+        assert!(found[0].reason.contains("no place on a map"), "{found:?}");
+    }
+
+    #[test]
+    fn kinds_are_read_from_the_end_of_a_file_name() {
+        let kind = |name: &str| ImportKind::from_file_name(Path::new(name)).map(|(k, _)| k);
+        assert_eq!(
+            kind("caregiver_links.csv"),
+            Some(ImportKind::CaregiverLinks)
+        );
+        assert_eq!(
+            kind("elm-asse caregiver-links.csv"),
+            Some(ImportKind::CaregiverLinks)
+        );
+        assert_eq!(
+            kind("Elm-Asse_Caregivers.CSV"),
+            Some(ImportKind::Caregivers)
+        );
+        assert_eq!(kind("elm-asse_stops.geojson"), Some(ImportKind::Stops));
+        assert_eq!(kind("busstops.csv"), None);
+        assert_eq!(kind("links.csv"), None);
     }
 
     #[test]

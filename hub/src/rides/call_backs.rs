@@ -2,7 +2,12 @@
 //! asked to be phoned, for a dispatcher or counsellor to phone about.
 
 use rusqlite::{Connection, params};
+use serde_json::{Map, Value, json};
 
+use crate::domain::CallBack;
+use crate::domain::callbacks::Resolution;
+use crate::store::logs::Who;
+use crate::store::records;
 use crate::store::{StoreResult, now_text};
 
 /// Opens (or keeps open, with the newest reason) the call-back of a ride that was not served.
@@ -35,4 +40,27 @@ pub fn close_for_ride(
         params![resolution, by, now_text(), ride_id],
     )?;
     Ok(())
+}
+
+/// Closes an open call-back with how it ended, as a dispatcher does after phoning: through the
+/// domain's update (validation, `resolved_by` and `resolved_at`, the audit line, and a turned
+/// down ride's outcome), in one transaction. A call-back that is done already stays as it is and
+/// the answer is `None`; an unknown id is `NotFound`.
+pub fn resolve(
+    conn: &mut Connection,
+    who: &Who,
+    id: &str,
+    resolution: Resolution,
+) -> StoreResult<Option<Value>> {
+    let tx = conn.transaction()?;
+    let current = records::read_row::<CallBack>(&tx, id)?;
+    if current.get("status").and_then(Value::as_str) != Some("open") {
+        return Ok(None);
+    }
+    let mut patch = Map::new();
+    patch.insert("status".into(), json!("done"));
+    patch.insert("resolution".into(), json!(resolution));
+    let record = records::update_in::<CallBack>(&tx, who, id, patch)?;
+    tx.commit()?;
+    Ok(Some(record))
 }

@@ -41,6 +41,10 @@ pub enum Action {
     Update,
     Cancel,
     Import,
+    /// Personal data handed out whole: a resident's GDPR export, a CSV export of people.
+    Export,
+    /// A resident erased (GDPR Art. 17).
+    Erase,
 }
 
 impl Action {
@@ -52,6 +56,8 @@ impl Action {
             Action::Update => "update",
             Action::Cancel => "cancel",
             Action::Import => "import",
+            Action::Export => "export",
+            Action::Erase => "erase",
         }
     }
 }
@@ -110,4 +116,44 @@ pub fn record_change(
         ],
     )?;
     Ok(seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Every action the code can write is one the table's CHECK constraint takes, under its
+    /// own name.
+    #[test]
+    fn every_action_is_accepted_by_the_audit_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("hub.db")).unwrap();
+        let all = [
+            Action::Create,
+            Action::Read,
+            Action::List,
+            Action::Update,
+            Action::Cancel,
+            Action::Import,
+            Action::Export,
+            Action::Erase,
+        ];
+        let written: Vec<String> = store
+            .blocking(|conn| {
+                for action in all {
+                    audit(conn, &Who::cli("test"), action, "residents", None, None)?;
+                }
+                let mut stmt = conn.prepare("SELECT action FROM audit_log ORDER BY seq")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<Vec<String>, _>>()?)
+            })
+            .unwrap();
+        assert_eq!(
+            written,
+            [
+                "create", "read", "list", "update", "cancel", "import", "export", "erase"
+            ]
+        );
+    }
 }

@@ -15,6 +15,9 @@
 //! status and window changes of kiosk bookings with a body reduced to the ticket's fields, and
 //! only the booking device is sent them.
 //!
+//! **Updates.** The answer also names the software release staged for the kiosk while it reports
+//! another version (`crate::updates::offer_for`).
+//!
 //! **Slot shares** live in [`shares`]; an appointment entry for a slot set aside for another kiosk,
 //! or one already booked, is refused with 409 "slot taken".
 
@@ -105,6 +108,7 @@ pub fn exchange_on(
         changes: page.changes,
         cursor: page.cursor,
         more: page.more,
+        update: crate::updates::offer_for(conn, &device.device_id)?,
     })
 }
 

@@ -535,6 +535,28 @@ fn back_to(id: &str) -> Response {
     Redirect::to(&format!("/console/accounts/{id}")).into_response()
 }
 
+/// Runs `change` on the live account `id` in one transaction, refused (404) when the account is
+/// unknown or archived; returns the account's username.
+async fn change_live_account(
+    app: &AppState,
+    user: &WebUser,
+    id: &str,
+    change: impl FnOnce(&Connection, &Who, &str) -> StoreResult<()> + Send + 'static,
+) -> Result<String, WebError> {
+    let (who, id) = (user.who(), id.to_string());
+    let username = app
+        .store
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            let username = live_username(&tx, &id)?;
+            change(&tx, &who, &id)?;
+            tx.commit()?;
+            Ok(username)
+        })
+        .await?;
+    Ok(username)
+}
+
 async fn reset_password(
     State(app): State<AppState>,
     Path(id): Path<String>,
@@ -542,17 +564,10 @@ async fn reset_password(
 ) -> Result<Markup, WebError> {
     user.require(&[Role::Admin])?;
     let (password, hash) = new_password().await?;
-    let who = user.who();
-    let username = app
-        .store
-        .run(move |conn| {
-            let tx = conn.transaction()?;
-            let username = live_username(&tx, &id)?;
-            set_one_time_password(&tx, &who, &id, &hash)?;
-            tx.commit()?;
-            Ok(username)
-        })
-        .await?;
+    let username = change_live_account(&app, &user, &id, move |tx, who, id| {
+        set_one_time_password(tx, who, id, &hash)
+    })
+    .await?;
     Ok(password_page(
         &user,
         &username,
@@ -567,21 +582,14 @@ async fn unlock(
     CsrfForm(user, Empty {}): CsrfForm<Empty>,
 ) -> Result<Response, WebError> {
     user.require(&[Role::Admin])?;
-    let who = user.who();
-    let account = id.clone();
-    app.store
-        .run(move |conn| {
-            let tx = conn.transaction()?;
-            live_username(&tx, &account)?;
-            tx.execute(
-                "UPDATE accounts SET locked_until = NULL, failed_logins = 0 WHERE id = ?1",
-                [&account],
-            )?;
-            audit_change(&tx, &who, &account)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
+    change_live_account(&app, &user, &id, |tx, who, id| {
+        tx.execute(
+            "UPDATE accounts SET locked_until = NULL, failed_logins = 0 WHERE id = ?1",
+            [id],
+        )?;
+        audit_change(tx, who, id)
+    })
+    .await?;
     Ok(back_to(&id))
 }
 
@@ -593,24 +601,17 @@ async fn reset_totp(
     CsrfForm(user, Empty {}): CsrfForm<Empty>,
 ) -> Result<Response, WebError> {
     user.require(&[Role::Admin])?;
-    let who = user.who();
-    let account = id.clone();
-    app.store
-        .run(move |conn| {
-            let tx = conn.transaction()?;
-            live_username(&tx, &account)?;
-            tx.execute(
-                "UPDATE accounts SET totp_secret = NULL, totp_confirmed_at = NULL,
-                        totp_last_step = NULL
-                 WHERE id = ?1",
-                [&account],
-            )?;
-            session::end_all(&tx, &account, Utc::now())?;
-            audit_change(&tx, &who, &account)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
+    change_live_account(&app, &user, &id, |tx, who, id| {
+        tx.execute(
+            "UPDATE accounts SET totp_secret = NULL, totp_confirmed_at = NULL,
+                    totp_last_step = NULL
+             WHERE id = ?1",
+            [id],
+        )?;
+        session::end_all(tx, id, Utc::now())?;
+        audit_change(tx, who, id)
+    })
+    .await?;
     Ok(back_to(&id))
 }
 
@@ -627,17 +628,11 @@ async fn archive(
             "Das eigene Konto kann nicht archiviert werden.".into(),
         ));
     }
-    let who = user.who();
-    app.store
-        .run(move |conn| {
-            let tx = conn.transaction()?;
-            live_username(&tx, &id)?;
-            records::cancel_in::<Account>(&tx, &who, &id, None)?;
-            session::end_all(&tx, &id, Utc::now())?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
+    change_live_account(&app, &user, &id, |tx, who, id| {
+        records::cancel_in::<Account>(tx, who, id, None)?;
+        session::end_all(tx, id, Utc::now())
+    })
+    .await?;
     Ok(Redirect::to("/console/accounts").into_response())
 }
 

@@ -1,5 +1,6 @@
 //! Region data in the console (`/console/data`): villages, stops, destinations, vehicles, shifts,
-//! residents and caregivers of a region, for its dispatchers and for admins; regions themselves
+//! residents, caregivers and the links between caregivers and residents (with how and when the
+//! resident consented) of a region, for its dispatchers and for admins; regions themselves
 //! for admins only. One generic list, form and archive per kind from the field tables in
 //! `kinds.rs`; every write goes through `store::records` (validation, audit and change log in one
 //! transaction), every import through `crate::import` (all or nothing). CSV export in the import's
@@ -28,13 +29,13 @@ use super::session::{CsrfForm, WebUser, check_csrf};
 use super::{chosen_region, local_time, percent_encode, regions};
 use crate::api::AppState;
 use crate::domain::{
-    Caregiver, Destination, Region, Resident, Role, Shift, Stop, Vehicle, Village,
+    Caregiver, CaregiverLink, Destination, Region, Resident, Role, Shift, Stop, Vehicle, Village,
 };
 use crate::import::{self, Format, ImportError, Location, MAX_FILE_BYTES, Source};
 use crate::store::logs::{self, Action, Who};
 use crate::store::records::{self, Created, ListQuery, Page};
 use crate::store::{StoreError, StoreResult};
-use kinds::{Field, FieldError, Input, Kind, form_text, german_reason, to_json};
+use kinds::{CONSENT_HOW, Field, FieldError, Input, Kind, form_text, german_reason, to_json};
 
 /// Rows per list page.
 const PAGE_ROWS: u32 = 50;
@@ -55,43 +56,21 @@ pub fn routes() -> Router<AppState> {
         .route("/console/data/{kind}/{id}/archive", post(archive))
 }
 
-/// Runs `$body` with `$R` the domain type of `$kind`.
+/// Runs `$body` with `$R` the domain type of `$kind`: one arm per kind, made from one list.
 macro_rules! with_resource {
-    ($kind:expr, $R:ident => $body:expr) => {
+    (@arms $kind:expr, $R:ident, $body:expr; $($variant:ident: $ty:ty),* $(,)?) => {
         match $kind {
-            Kind::Regions => {
-                type $R = Region;
+            $(Kind::$variant => {
+                type $R = $ty;
                 $body
-            }
-            Kind::Villages => {
-                type $R = Village;
-                $body
-            }
-            Kind::Stops => {
-                type $R = Stop;
-                $body
-            }
-            Kind::Destinations => {
-                type $R = Destination;
-                $body
-            }
-            Kind::Vehicles => {
-                type $R = Vehicle;
-                $body
-            }
-            Kind::Shifts => {
-                type $R = Shift;
-                $body
-            }
-            Kind::Residents => {
-                type $R = Resident;
-                $body
-            }
-            Kind::Caregivers => {
-                type $R = Caregiver;
-                $body
-            }
+            })*
         }
+    };
+    ($kind:expr, $R:ident => $body:expr) => {
+        with_resource!(@arms $kind, $R, $body;
+            Regions: Region, Villages: Village, Stops: Stop, Destinations: Destination,
+            Vehicles: Vehicle, Shifts: Shift, Residents: Resident, Caregivers: Caregiver,
+            CaregiverLinks: CaregiverLink)
     };
 }
 
@@ -222,12 +201,15 @@ async fn record_for(
     Ok((record, place))
 }
 
-/// Choices of the region's selects: villages, vehicles and driver accounts (id, name).
+/// Choices of the region's selects: villages, vehicles, driver accounts, caregivers and
+/// residents (id, name).
 #[derive(Default)]
 struct Choices {
     villages: Vec<(String, String)>,
     vehicles: Vec<(String, String)>,
     drivers: Vec<(String, String)>,
+    caregivers: Vec<(String, String)>,
+    residents: Vec<(String, String)>,
 }
 
 impl Choices {
@@ -236,6 +218,8 @@ impl Choices {
             Input::Village => &self.villages,
             Input::Vehicle => &self.vehicles,
             Input::Driver => &self.drivers,
+            Input::Caregiver => &self.caregivers,
+            Input::Resident => &self.residents,
             _ => &[],
         }
     }
@@ -249,8 +233,9 @@ impl Choices {
     }
 }
 
-/// Loads the choices of a region for the forms of `kind`. Driver accounts are account data:
-/// they are read (and the read audited) only for kinds that offer them.
+/// Loads the choices of a region for the forms of `kind`. Driver accounts, caregivers and
+/// residents are personal data: they are read (and the read audited) only for kinds that offer
+/// them.
 async fn choices(
     app: &AppState,
     user: &WebUser,
@@ -260,7 +245,9 @@ async fn choices(
     let Some(place) = place else {
         return Ok(Choices::default());
     };
-    let with_drivers = kind.fields().iter().any(|f| f.input == Input::Driver);
+    let offers = |input: Input| kind.fields().iter().any(|f| f.input == input);
+    let with_drivers = offers(Input::Driver);
+    let with_people = offers(Input::Caregiver) || offers(Input::Resident);
     let region = place.id.clone();
     let who = user.who();
     Ok(app
@@ -287,13 +274,38 @@ async fn choices(
                 )?;
                 logs::audit(conn, &who, Action::List, "accounts", None, Some(&region))?;
             }
+            let (mut caregivers, mut residents) = (Vec::new(), Vec::new());
+            if with_people {
+                // Name and contact or street, so two people of the same name can be told apart.
+                caregivers = pairs(
+                    "SELECT id, name || COALESCE(', ' || COALESCE(phone, email), '') FROM caregivers
+                     WHERE region_id = ?1 AND archived_at IS NULL ORDER BY name, id",
+                )?;
+                residents = pairs(
+                    "SELECT id, name || ', ' || street FROM residents
+                     WHERE region_id = ?1 AND archived_at IS NULL ORDER BY name, id",
+                )?;
+                logs::audit(conn, &who, Action::List, "caregivers", None, Some(&region))?;
+                logs::audit(conn, &who, Action::List, "residents", None, Some(&region))?;
+            }
             Ok(Choices {
                 villages,
                 vehicles,
                 drivers,
+                caregivers,
+                residents,
             })
         })
         .await?)
+}
+
+/// The regions an admin may choose between; a dispatcher has one and gets none.
+async fn admin_regions(app: &AppState, user: &WebUser) -> Result<Vec<(String, String)>, WebError> {
+    if user.role == Role::Admin {
+        regions(app).await
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 /// A success message for `?done=`.
@@ -326,11 +338,7 @@ async fn overview(
     Query(q): Query<DataQuery>,
 ) -> Result<Markup, WebError> {
     user.require(&[Role::Admin, Role::Dispatcher])?;
-    let all = if user.role == Role::Admin {
-        regions(&app).await?
-    } else {
-        Vec::new()
-    };
+    let all = admin_regions(&app, &user).await?;
     if user.role == Role::Admin && all.is_empty() {
         return Ok(page(
             Some(&user),
@@ -431,10 +439,9 @@ async fn list_or_export(
         .run(move |conn| list(conn, &who, kind, &query))
         .await?;
     let choices = choices(&app, &user, kind, place.as_ref()).await?;
-    let all = if user.role == Role::Admin && place.is_some() {
-        regions(&app).await?
-    } else {
-        Vec::new()
+    let all = match place {
+        Some(_) => admin_regions(&app, &user).await?,
+        None => Vec::new(),
     };
     let (path, region_query) = base(kind, place.as_ref());
     let tz = tz_of(place.as_ref());
@@ -507,19 +514,31 @@ fn shown(field: &Field, value: Option<&Value>, tz: Tz, choices: &Choices) -> Str
     match (field.input, value) {
         (Input::Flag, Value::Bool(b)) => if *b { "ja" } else { "nein" }.into(),
         (Input::Time, Value::String(s)) => local_time(s, &tz.to_string()),
-        (Input::Village | Input::Vehicle | Input::Driver, Value::String(id)) => {
-            choices.name(field.input, id)
-        }
+        (
+            Input::Village | Input::Vehicle | Input::Driver | Input::Caregiver | Input::Resident,
+            Value::String(id),
+        ) => choices.name(field.input, id),
+        (Input::ConsentHow, Value::String(code)) => consent_how_text(code).to_string(),
         _ => form_text(field, Some(value), tz),
     }
 }
 
-/// What names a row for a screen reader's "… bearbeiten": its name, or a shift's start.
+/// The German words of a way of consent (the code itself when unknown).
+fn consent_how_text(code: &str) -> &str {
+    CONSENT_HOW
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, text)| text)
+}
+
+/// What names a row for a screen reader's "… bearbeiten": its name, a link's caregiver, or a
+/// shift's start.
 fn row_label(kind: Kind, record: &Value, tz: Tz, choices: &Choices) -> String {
     let fields = kind.fields();
     fields
         .iter()
         .find(|f| f.name == "name")
+        .or_else(|| fields.iter().find(|f| f.input == Input::Caregiver))
         .or_else(|| fields.iter().find(|f| f.input == Input::Time))
         .map(|f| shown(f, record.get(f.name), tz, choices))
         .unwrap_or_default()
@@ -632,13 +651,18 @@ fn field_input(
             }
             @match field.input {
                 Input::Flag => {}
-                Input::Village | Input::Vehicle | Input::Driver | Input::Language => {
+                Input::Village | Input::Vehicle | Input::Driver | Input::Language
+                | Input::Caregiver | Input::Resident | Input::ConsentHow => {
                     select id=(id) name=(field.name) required[field.required]
                         aria-describedby=[described] aria-invalid=[invalid] {
                         option value="" { @if field.required { "– bitte wählen –" } @else { "– keine Angabe –" } }
                         @if field.input == Input::Language {
                             @for lang in protocol::LANGUAGES {
                                 option value=(lang) selected[value == lang] { (language_name(lang)) }
+                            }
+                        } @else if field.input == Input::ConsentHow {
+                            @for (code, text) in CONSENT_HOW {
+                                option value=(code) selected[value == code] { (text) }
                             }
                         } @else {
                             @for (option, text) in choices.of(field.input) {

@@ -25,6 +25,7 @@ use super::error::WebError;
 use super::layout::{csrf_field, notice, page};
 use super::session::{CsrfForm, WebUser};
 use crate::api::AppState;
+use crate::dispatch::runsheet::{self, PlaceKind, SheetPlace, SheetStopKind, StopRow};
 use crate::domain::Role;
 use crate::domain::common::Instant;
 use crate::domain::rides::{RideRequest, RouteStop};
@@ -194,16 +195,7 @@ const SHIFT_SQL: &str = "SELECT s.id, s.region_id, g.phone, g.time_zone, v.name,
      WHERE s.driver_account_id = ?1";
 
 fn shift_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<ShiftRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
+    ShiftRow::try_from(r)
 }
 
 /// The account's shifts of today that are not cancelled, in order of start.
@@ -259,48 +251,24 @@ fn load_shift(conn: &Connection, who: &Who, row: ShiftRow) -> StoreResult<Driver
     })
 }
 
-/// The shift's stops in driving order; cancelled stops and rides are left out. The place of a
-/// pickup is the ride's start, that of a drop-off its end.
+/// The shift's stops in driving order, from the run sheet's rows; cancelled stops and rides are
+/// left out.
 fn load_stops(conn: &Connection, shift_id: &str) -> StoreResult<Vec<DriverStop>> {
-    let mut stmt = conn.prepare(
-        "SELECT rs.id, rs.kind, rs.planned_at, rs.status, rr.pickup_window_start,
-                rr.pickup_window_end, rr.passengers, rr.wheelchair, rr.walker,
-                p.name, p.phone, p.street, pv.name, p.uses_walker, p.uses_wheelchair,
-                p.needs_companion,
-                CASE rs.kind WHEN 'pickup' THEN rr.from_home ELSE rr.to_home END,
-                st.name, sv.name, d.name, d.street, d.city,
-                (SELECT c.phone FROM caregivers c
-                 WHERE c.id = rr.caregiver_id AND c.archived_at IS NULL),
-                (SELECT c.phone FROM caregiver_links l JOIN caregivers c ON c.id = l.caregiver_id
-                 WHERE l.resident_id = p.id AND l.archived_at IS NULL AND c.archived_at IS NULL
-                   AND c.phone IS NOT NULL
-                 ORDER BY c.name LIMIT 1)
-         FROM route_stops rs
-         JOIN ride_requests rr ON rr.id = rs.ride_request_id
-         JOIN residents p ON p.id = rr.resident_id
-         JOIN villages pv ON pv.id = p.village_id
-         LEFT JOIN stops st ON st.id =
-             CASE rs.kind WHEN 'pickup' THEN rr.from_stop_id ELSE rr.to_stop_id END
-         LEFT JOIN villages sv ON sv.id = st.village_id
-         LEFT JOIN destinations d ON d.id =
-             CASE rs.kind WHEN 'pickup' THEN rr.from_destination_id ELSE rr.to_destination_id END
-         WHERE rs.shift_id = ?1 AND rs.status <> 'cancelled' AND rr.status <> 'cancelled'
-         ORDER BY rs.position, rs.planned_at",
-    )?;
-    let mut rows = stmt.query([shift_id])?;
     let mut stops = Vec::new();
-    while let Some(r) = rows.next()? {
-        let pickup = r.get::<_, String>(1)? == "pickup";
+    for row in runsheet::load_stop_rows(conn, shift_id)? {
+        let pickup = row.kind == SheetStopKind::Pickup;
+        let (place, needs) = (place_of(&row.place), needs_of(&row));
+        let (start, end) = row.pickup_window;
         stops.push(DriverStop {
-            id: r.get(0)?,
+            id: row.id,
             pickup,
-            planned_at: instant(&r.get::<_, String>(2)?)?,
-            window: window_of(pickup, r.get(4)?, r.get(5)?)?,
-            status: r.get(3)?,
-            first_name: first_name(&r.get::<_, String>(9)?),
-            place: place_of(r)?,
-            needs: needs_of(r)?,
-            call: call_of(r.get(10)?, r.get(22)?, r.get(23)?),
+            planned_at: row.planned_at,
+            window: window_of(pickup, start, end)?,
+            status: row.status,
+            first_name: first_name(&row.resident_name),
+            place,
+            needs,
+            call: call_of(row.resident_phone, row.booker_phone, row.linked_phone),
         });
     }
     Ok(stops)
@@ -319,41 +287,31 @@ fn window_of(
 
 /// Home: the rider's street and village; a stop: its name and village; a destination: its name
 /// and address.
-fn place_of(r: &rusqlite::Row<'_>) -> StoreResult<String> {
-    if r.get::<_, bool>(16)? {
-        return Ok(format!(
-            "Zuhause: {}, {}",
-            r.get::<_, String>(11)?,
-            r.get::<_, String>(12)?
-        ));
+fn place_of(place: &SheetPlace) -> String {
+    let name = place.name.as_deref().unwrap_or_default();
+    match place.kind {
+        PlaceKind::Home => format!("Zuhause: {}", place.address),
+        PlaceKind::Stop => format!("Haltestelle {name}, {}", place.address),
+        PlaceKind::Destination => format!("{name}, {}", place.address),
     }
-    if let Some(stop) = r.get::<_, Option<String>>(17)? {
-        let village = r.get::<_, Option<String>>(18)?.unwrap_or_default();
-        return Ok(format!("Haltestelle {stop}, {village}"));
-    }
-    let part = |i: usize| -> rusqlite::Result<String> {
-        Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
-    };
-    Ok(format!("{}, {}, {}", part(19)?, part(20)?, part(21)?))
 }
 
 /// What was booked for this trip and what the rider always needs: the driver has to know both.
-fn needs_of(r: &rusqlite::Row<'_>) -> StoreResult<Vec<String>> {
+fn needs_of(row: &StopRow) -> Vec<String> {
     let mut needs = Vec::new();
-    if r.get::<_, bool>(7)? || r.get::<_, bool>(14)? {
+    if row.wheelchair {
         needs.push("Rollstuhl".to_string());
     }
-    if r.get::<_, bool>(8)? || r.get::<_, bool>(13)? {
+    if row.walker {
         needs.push("Rollator".to_string());
     }
-    if r.get::<_, bool>(15)? {
+    if row.companion {
         needs.push("Begleitperson".to_string());
     }
-    let passengers: u32 = r.get(6)?;
-    if passengers > 1 {
-        needs.push(format!("{passengers} Personen"));
+    if row.passengers > 1 {
+        needs.push(format!("{} Personen", row.passengers));
     }
-    Ok(needs)
+    needs
 }
 
 /// The rider's own number, else the caregiver who booked, else a linked caregiver.

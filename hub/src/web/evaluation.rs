@@ -27,7 +27,7 @@ use axum::routing::get;
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use maud::{Markup, html};
-use planner::travel::{GeoPoint, StraightLine};
+use planner::travel::StraightLine;
 use rusqlite::{Connection, params};
 use serde::Deserialize;
 
@@ -36,6 +36,7 @@ use super::layout::{self, page};
 use super::session::WebUser;
 use super::{chosen_region, regions};
 use crate::api::AppState;
+use crate::dispatch::figures::{self, RideRow, ShiftRow};
 use crate::domain::Role;
 use crate::store::logs::{self, Action, Who};
 use crate::store::{StoreError, StoreResult};
@@ -44,8 +45,6 @@ use crate::store::{StoreError, StoreResult};
 pub const SMALLEST_SHOWN: usize = 5;
 /// The longest period one evaluation covers.
 pub const MAX_MONTHS: i32 = 36;
-/// Ride statuses of a ride that was (or is being) carried out, as in the daily figures.
-const SERVED: [&str; 4] = ["planned", "confirmed", "picked_up", "done"];
 /// Counselling topics and their German names.
 const TOPICS: [(&str, &str); 8] = [
     ("health", "Gesundheit"),
@@ -194,23 +193,16 @@ fn given(text: Option<&str>) -> Option<&str> {
 // ---------------------------------------------------------------------------------------------
 // Rows read from the store.
 
-/// One ride request of the period.
+/// One ride request of the period, as the daily figures read it, and its local month.
 struct Ride {
-    id: String,
-    person: String,
-    village: String,
     month: String,
-    served: bool,
-    no_show: bool,
-    from: GeoPoint,
-    to: GeoPoint,
+    row: RideRow,
 }
 
-/// One shift of the period: its month, depot and live stops in driving order.
+/// One shift of the period, as the daily figures read it, and its local month.
 struct Shift {
     month: String,
-    depot: GeoPoint,
-    stops: Vec<(String, bool, GeoPoint)>,
+    row: ShiftRow,
 }
 
 /// One counselling contact: an attended appointment or one person counted as a walk-in.
@@ -248,8 +240,25 @@ fn load(conn: &Connection, who: &Who, region: &str, tz: Tz, period: Period) -> S
         stmt.query_map([region], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?
     };
-    let rides = load_rides(conn, region, tz, &start, &end)?;
-    let shifts = load_shifts(conn, region, tz, &start, &end)?;
+    let (rides, shifts) = figures::load_rows(conn, region, &start, &end)?;
+    let rides = rides
+        .into_iter()
+        .map(|row| {
+            Ok(Ride {
+                month: month_of(&row.at, tz)?,
+                row,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let shifts = shifts
+        .into_iter()
+        .map(|row| {
+            Ok(Shift {
+                month: month_of(&row.starts_at, tz)?,
+                row,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
     let contacts = load_contacts(conn, region, tz, &start, &end)?;
     // Hand-written reads of rides and appointments are audited like the store's lists.
     logs::audit(conn, who, Action::List, "evaluation", None, Some(region))?;
@@ -260,110 +269,6 @@ fn load(conn: &Connection, who: &Who, region: &str, tz: Tz, period: Period) -> S
         shifts,
         contacts,
     })
-}
-
-fn load_rides(
-    conn: &Connection,
-    region: &str,
-    tz: Tz,
-    start: &str,
-    end: &str,
-) -> StoreResult<Vec<Ride>> {
-    let mut stmt = conn.prepare(
-        "SELECT rr.id, rr.resident_id, rr.village_id, rr.status,
-                COALESCE(rr.appointment_at, rr.pickup_at),
-                CASE WHEN rr.from_home = 1 THEN p.lat WHEN fs.id IS NOT NULL THEN fs.lat ELSE fd.lat END,
-                CASE WHEN rr.from_home = 1 THEN p.lon WHEN fs.id IS NOT NULL THEN fs.lon ELSE fd.lon END,
-                CASE WHEN rr.to_home = 1 THEN p.lat WHEN ts.id IS NOT NULL THEN ts.lat ELSE td.lat END,
-                CASE WHEN rr.to_home = 1 THEN p.lon WHEN ts.id IS NOT NULL THEN ts.lon ELSE td.lon END,
-                EXISTS (SELECT 1 FROM route_stops rs
-                        WHERE rs.ride_request_id = rr.id AND rs.status <> 'cancelled')
-         FROM ride_requests rr
-         JOIN residents p ON p.id = rr.resident_id
-         LEFT JOIN stops fs ON fs.id = rr.from_stop_id
-         LEFT JOIN destinations fd ON fd.id = rr.from_destination_id
-         LEFT JOIN stops ts ON ts.id = rr.to_stop_id
-         LEFT JOIN destinations td ON td.id = rr.to_destination_id
-         WHERE rr.region_id = ?1
-           AND COALESCE(rr.appointment_at, rr.pickup_at) >= ?2
-           AND COALESCE(rr.appointment_at, rr.pickup_at) < ?3
-         ORDER BY rr.id",
-    )?;
-    let mut rows = stmt.query(params![region, start, end])?;
-    let mut rides = Vec::new();
-    while let Some(r) = rows.next()? {
-        let status: String = r.get(3)?;
-        let on_route: bool = r.get(9)?;
-        rides.push(Ride {
-            id: r.get(0)?,
-            person: r.get(1)?,
-            village: r.get(2)?,
-            month: month_of(&r.get::<_, String>(4)?, tz)?,
-            served: SERVED.contains(&status.as_str()) && on_route,
-            no_show: status == "no_show",
-            from: GeoPoint::new(r.get(5)?, r.get(6)?),
-            to: GeoPoint::new(r.get(7)?, r.get(8)?),
-        });
-    }
-    Ok(rides)
-}
-
-fn load_shifts(
-    conn: &Connection,
-    region: &str,
-    tz: Tz,
-    start: &str,
-    end: &str,
-) -> StoreResult<Vec<Shift>> {
-    let mut stmt = conn.prepare(
-        "SELECT s.id, s.starts_at, v.depot_lat, v.depot_lon
-         FROM shifts s JOIN vehicles v ON v.id = s.vehicle_id
-         WHERE s.region_id = ?1 AND s.status <> 'cancelled' AND s.starts_at >= ?2
-           AND s.starts_at < ?3
-         ORDER BY s.starts_at, s.id",
-    )?;
-    let mut shifts = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut rows = stmt.query(params![region, start, end])?;
-    while let Some(r) = rows.next()? {
-        index.insert(r.get(0)?, shifts.len());
-        shifts.push(Shift {
-            month: month_of(&r.get::<_, String>(1)?, tz)?,
-            depot: GeoPoint::new(r.get(2)?, r.get(3)?),
-            stops: Vec::new(),
-        });
-    }
-    // The place of a stop is where its ride starts (pickup) or ends (dropoff).
-    let mut stmt = conn.prepare(
-        "SELECT rs.shift_id, rs.ride_request_id, rs.kind,
-                CASE WHEN (CASE rs.kind WHEN 'pickup' THEN rr.from_home ELSE rr.to_home END) = 1 THEN p.lat
-                     ELSE COALESCE(st.lat, d.lat) END,
-                CASE WHEN (CASE rs.kind WHEN 'pickup' THEN rr.from_home ELSE rr.to_home END) = 1 THEN p.lon
-                     ELSE COALESCE(st.lon, d.lon) END
-         FROM route_stops rs
-         JOIN shifts s ON s.id = rs.shift_id
-         JOIN ride_requests rr ON rr.id = rs.ride_request_id
-         JOIN residents p ON p.id = rr.resident_id
-         LEFT JOIN stops st ON st.id =
-             CASE rs.kind WHEN 'pickup' THEN rr.from_stop_id ELSE rr.to_stop_id END
-         LEFT JOIN destinations d ON d.id =
-             CASE rs.kind WHEN 'pickup' THEN rr.from_destination_id ELSE rr.to_destination_id END
-         WHERE s.region_id = ?1 AND s.status <> 'cancelled' AND s.starts_at >= ?2
-           AND s.starts_at < ?3 AND rs.status <> 'cancelled'
-         ORDER BY rs.shift_id, rs.position, rs.planned_at",
-    )?;
-    let mut rows = stmt.query(params![region, start, end])?;
-    while let Some(r) = rows.next()? {
-        let shift: String = r.get(0)?;
-        if let Some(&i) = index.get(&shift) {
-            shifts[i].stops.push((
-                r.get(1)?,
-                r.get::<_, String>(2)? == "pickup",
-                GeoPoint::new(r.get(3)?, r.get(4)?),
-            ));
-        }
-    }
-    Ok(shifts)
 }
 
 fn load_contacts(
@@ -489,6 +394,12 @@ impl Tally {
         self.value += value;
         self.people.insert(person.to_string());
     }
+
+    /// Adds another tally's value and people.
+    fn absorb(&mut self, other: &Tally) {
+        self.value += other.value;
+        self.people.extend(other.people.iter().cloned());
+    }
 }
 
 /// A figure judged by the rule, with the people whose share in it cannot be seen from shown
@@ -594,43 +505,6 @@ const PERIOD_ROW: &str = "Zeitraum";
 /// The label of a row's total column.
 const SUM_COLUMN: &str = "Summe";
 
-/// The served rides of a route that had another served booking on board at some point (as in
-/// the daily figures, `dispatch::figures`).
-fn shared_rides<'a>(shift: &'a Shift, served: &HashSet<&str>) -> HashSet<&'a str> {
-    let mut on_board: Vec<&str> = Vec::new();
-    let mut shared = HashSet::new();
-    for (ride, pickup, _) in &shift.stops {
-        let ride = ride.as_str();
-        if !served.contains(ride) {
-            continue;
-        }
-        if *pickup {
-            if !on_board.is_empty() {
-                shared.insert(ride);
-                shared.extend(on_board.iter().copied());
-            }
-            on_board.push(ride);
-        } else {
-            on_board.retain(|r| *r != ride);
-        }
-    }
-    shared
-}
-
-/// Depot → every stop in order → depot, in metres.
-fn route_meters(shift: &Shift, travel: &StraightLine) -> f64 {
-    if shift.stops.is_empty() {
-        return 0.0;
-    }
-    let mut meters = 0.0;
-    let mut here = shift.depot;
-    for (_, _, at) in &shift.stops {
-        meters += travel.meters(&here, at);
-        here = *at;
-    }
-    meters + travel.meters(&here, &shift.depot)
-}
-
 fn evaluate(data: &Data) -> Evaluation {
     let (rides_table, month_rides) = rides_table(data);
     let months_table = months_table(data, &month_rides);
@@ -648,56 +522,30 @@ fn evaluate(data: &Data) -> Evaluation {
 /// totals (and the period's, last) for the month table.
 fn rides_table(data: &Data) -> (Table, Vec<Judged>) {
     let mut cells: BTreeMap<(&str, &str), Tally> = BTreeMap::new();
-    for ride in data.rides.iter().filter(|r| r.served) {
+    for ride in data.rides.iter().filter(|r| r.row.served()) {
         cells
-            .entry((ride.month.as_str(), ride.village.as_str()))
+            .entry((ride.month.as_str(), ride.row.village_id.as_str()))
             .or_default()
-            .add(1.0, &ride.person);
+            .add(1.0, &ride.row.resident_id);
     }
     let empty = Tally::default();
-    let mut rows = Vec::new();
-    let mut totals = Vec::new();
-    let mut period = Tally::default();
-    for month in &data.months {
-        let judged: Vec<Judged> = data
+    let per_month = data.months.iter().map(|month| {
+        let row = data
             .villages
             .iter()
-            .map(|(v, _)| {
-                judge_cell(
-                    cells.get(&(month.as_str(), v.as_str())).unwrap_or(&empty),
-                    Unit::Count,
-                )
-            })
+            .map(|(v, _)| cells.get(&(month.as_str(), v.as_str())).unwrap_or(&empty))
             .collect();
+        // The month's total counts every village, archived ones too.
         let mut sum = Tally::default();
         for ((m, _), tally) in cells.range((month.as_str(), "")..) {
             if m != month {
                 break;
             }
-            sum.value += tally.value;
-            sum.people.extend(tally.people.iter().cloned());
+            sum.absorb(tally);
         }
-        period.value += sum.value;
-        period.people.extend(sum.people.iter().cloned());
-        let total = judge_total(&sum, Unit::Count, &judged.iter().collect::<Vec<_>>());
-        let mut row: Vec<Cell> = judged.iter().map(|j| j.cell).collect();
-        row.push(total.cell);
-        rows.push((month.clone(), row));
-        totals.push(total);
-    }
-    let grand = judge_total(&period, Unit::Count, &totals.iter().collect::<Vec<_>>());
-    let mut last: Vec<Cell> = data
-        .villages
-        .iter()
-        .map(|_| Cell {
-            value: 0.0,
-            unit: Unit::Count,
-            state: Visibility::Blank,
-        })
-        .collect();
-    last.push(grand.cell);
-    rows.push((PERIOD_ROW.into(), last));
-    totals.push(grand);
+        (month.clone(), row, sum)
+    });
+    let (rows, totals) = counts_with_totals(per_month, data.villages.len());
     let mut columns: Vec<String> = data.villages.iter().map(|(_, n)| n.clone()).collect();
     columns.push(SUM_COLUMN.into());
     (
@@ -713,19 +561,54 @@ fn rides_table(data: &Data) -> (Table, Vec<Judged>) {
     )
 }
 
+/// Rows of counts, each with its total in a last column, and the period's total in a row of its
+/// own; `rows` gives each row's label, cells and total. Returns the table's rows and the judged
+/// totals, the period's last.
+fn counts_with_totals<'a>(
+    rows: impl Iterator<Item = (String, Vec<&'a Tally>, Tally)>,
+    columns: usize,
+) -> (Vec<(String, Vec<Cell>)>, Vec<Judged>) {
+    let mut table = Vec::new();
+    let mut totals = Vec::new();
+    let mut period = Tally::default();
+    for (label, cells, sum) in rows {
+        let judged: Vec<Judged> = cells
+            .into_iter()
+            .map(|tally| judge_cell(tally, Unit::Count))
+            .collect();
+        period.absorb(&sum);
+        let total = judge_total(&sum, Unit::Count, &judged.iter().collect::<Vec<_>>());
+        let mut row: Vec<Cell> = judged.iter().map(|j| j.cell).collect();
+        row.push(total.cell);
+        table.push((label, row));
+        totals.push(total);
+    }
+    let grand = judge_total(&period, Unit::Count, &totals.iter().collect::<Vec<_>>());
+    let blank = Cell {
+        value: 0.0,
+        unit: Unit::Count,
+        state: Visibility::Blank,
+    };
+    let mut last = vec![blank; columns];
+    last.push(grand.cell);
+    table.push((PERIOD_ROW.into(), last));
+    totals.push(grand);
+    (table, totals)
+}
+
 /// Per month: rides, shared rides, kilometres and no-shows; the period's totals last.
 fn months_table(data: &Data, rides: &[Judged]) -> Table {
     let travel = StraightLine::default();
     let served: HashSet<&str> = data
         .rides
         .iter()
-        .filter(|r| r.served)
-        .map(|r| r.id.as_str())
+        .filter(|r| r.row.served())
+        .map(|r| r.row.id.as_str())
         .collect();
     let shared: HashSet<&str> = data
         .shifts
         .iter()
-        .flat_map(|s| shared_rides(s, &served))
+        .flat_map(|s| figures::shared_rides(&s.row, &served))
         .collect();
     #[derive(Default)]
     struct MonthTally {
@@ -737,20 +620,21 @@ fn months_table(data: &Data, rides: &[Judged]) -> Table {
     }
     let mut per: BTreeMap<&str, MonthTally> = BTreeMap::new();
     for ride in &data.rides {
-        let month = per.entry(ride.month.as_str()).or_default();
-        if ride.served {
-            month.riders.insert(ride.person.clone());
-            month.alone_m += 2.0 * travel.meters(&ride.from, &ride.to);
+        let (month, ride) = (per.entry(ride.month.as_str()).or_default(), &ride.row);
+        if ride.served() {
+            month.riders.insert(ride.resident_id.clone());
+            month.alone_m += ride.alone_meters(&travel);
             if shared.contains(ride.id.as_str()) {
-                month.shared.add(1.0, &ride.person);
+                month.shared.add(1.0, &ride.resident_id);
             }
         }
-        if ride.no_show {
-            month.no_shows.add(1.0, &ride.person);
+        if ride.status == "no_show" {
+            month.no_shows.add(1.0, &ride.resident_id);
         }
     }
     for shift in &data.shifts {
-        per.entry(shift.month.as_str()).or_default().vehicle_m += route_meters(shift, &travel);
+        per.entry(shift.month.as_str()).or_default().vehicle_m +=
+            figures::route_meters(&shift.row, &travel);
     }
 
     let km = |meters: f64, riders: &BTreeSet<String>| Tally {
@@ -772,8 +656,7 @@ fn months_table(data: &Data, rides: &[Judged]) -> Table {
         };
         let tallies = [t.shared.clone(), vehicle, alone, saved, t.no_shows.clone()];
         for (sum, tally) in period.iter_mut().zip(&tallies) {
-            sum.value += tally.value;
-            sum.people.extend(tally.people.iter().cloned());
+            sum.absorb(tally);
         }
         judged.push(std::array::from_fn(|i| judge_cell(&tallies[i], UNITS[i])));
     }
@@ -845,45 +728,18 @@ fn counselling_table(data: &Data) -> Table {
             .add(1.0, &contact.person);
     }
     let empty = Tally::default();
-    let mut rows = Vec::new();
-    let mut totals = Vec::new();
-    let mut period = Tally::default();
-    for (village, name) in &data.villages {
-        let judged: Vec<Judged> = TOPICS
+    let per_village = data.villages.iter().map(|(village, name)| {
+        let row: Vec<&Tally> = TOPICS
             .iter()
-            .map(|(topic, _)| {
-                judge_cell(
-                    cells.get(&(village.as_str(), *topic)).unwrap_or(&empty),
-                    Unit::Count,
-                )
-            })
+            .map(|(topic, _)| cells.get(&(village.as_str(), *topic)).unwrap_or(&empty))
             .collect();
         let mut sum = Tally::default();
-        for (topic, _) in TOPICS {
-            if let Some(tally) = cells.get(&(village.as_str(), topic)) {
-                sum.value += tally.value;
-                sum.people.extend(tally.people.iter().cloned());
-            }
+        for tally in &row {
+            sum.absorb(tally);
         }
-        period.value += sum.value;
-        period.people.extend(sum.people.iter().cloned());
-        let total = judge_total(&sum, Unit::Count, &judged.iter().collect::<Vec<_>>());
-        let mut row: Vec<Cell> = judged.iter().map(|j| j.cell).collect();
-        row.push(total.cell);
-        rows.push((name.clone(), row));
-        totals.push(total);
-    }
-    let grand = judge_total(&period, Unit::Count, &totals.iter().collect::<Vec<_>>());
-    let mut last: Vec<Cell> = TOPICS
-        .iter()
-        .map(|_| Cell {
-            value: 0.0,
-            unit: Unit::Count,
-            state: Visibility::Blank,
-        })
-        .collect();
-    last.push(grand.cell);
-    rows.push((PERIOD_ROW.into(), last));
+        (name.clone(), row, sum)
+    });
+    let (rows, _) = counts_with_totals(per_village, TOPICS.len());
     let mut columns: Vec<String> = TOPICS.iter().map(|(_, n)| n.to_string()).collect();
     columns.push(SUM_COLUMN.into());
     Table {
@@ -904,8 +760,8 @@ fn people_table(data: &Data) -> Table {
     let riders = data
         .rides
         .iter()
-        .filter(|r| r.served)
-        .map(|r| (r.month.as_str(), r.person.as_str()));
+        .filter(|r| r.row.served())
+        .map(|r| (r.month.as_str(), r.row.resident_id.as_str()));
     let counselled = data
         .contacts
         .iter()
@@ -1078,8 +934,10 @@ fn bar_chart(title: &str, bars: &[(String, Cell)]) -> Markup {
 }
 
 fn table_html(table: &Table) -> Markup {
+    // A wide table scrolls sideways: its box takes the keyboard focus so it can be scrolled
+    // without a mouse (WCAG 2.1.1), and is named by the caption.
     html! {
-        div class="table-wrap" {
+        div class="table-wrap" tabindex="0" role="region" aria-label=(table.caption) {
             table class="evaluation" {
                 caption { (table.caption) }
                 thead { tr {

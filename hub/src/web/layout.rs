@@ -1,10 +1,12 @@
-//! The frame of every page: German, one `h1`, a skip link, the navigation of the person's role and
-//! the log-out button; plus small form pieces the pages share. No inline scripts or styles (the
-//! Content-Security-Policy forbids them): style in `hub/web/site.css`, behaviour in
-//! `hub/web/app.js`, and every page works without it.
+//! The frame of every page: German (the caregivers' pages in their language, see `i18n.rs`), one
+//! `h1`, a skip link, the navigation of the person's role and the log-out button; plus small form
+//! pieces the pages share. No inline scripts or styles (the Content-Security-Policy forbids
+//! them): style in `hub/web/site.css`, behaviour in `hub/web/app.js`, and every page works
+//! without it.
 
 use maud::{DOCTYPE, Markup, html};
 
+use super::i18n::{self, Lang};
 use super::session::WebUser;
 use crate::domain::Role;
 
@@ -39,6 +41,7 @@ pub const NAV: &[(&str, &str, &[Role])] = &[
         &[Role::Admin, Role::Dispatcher],
     ),
     ("/console/privacy", "Datenschutz", &[Role::Admin]),
+    ("/console/updates", "Updates", &[Role::Admin]),
     ("/console/accounts", "Konten", &[Role::Admin]),
     ("/counselling", "Beratungstag", &[Role::HealthWorker]),
     ("/driver", "Fahrtenzettel", &[Role::Driver]),
@@ -66,11 +69,33 @@ pub fn home_of(role: Role) -> &'static str {
     }
 }
 
-/// A whole page.
+/// A whole page, German.
 pub fn page(user: Option<&WebUser>, title: &str, body: Markup) -> Markup {
+    frame(Lang::De, None, user, title, body)
+}
+
+/// A whole page in `lang`, with `dir` and the language links that come back to `here` (path and
+/// query): the frame of the pages caregivers read.
+pub fn page_in(
+    lang: Lang,
+    here: &str,
+    user: Option<&WebUser>,
+    title: &str,
+    body: Markup,
+) -> Markup {
+    frame(lang, Some(here), user, title, body)
+}
+
+fn frame(
+    lang: Lang,
+    here: Option<&str>,
+    user: Option<&WebUser>,
+    title: &str,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="de" {
+        html lang=(lang.tag()) dir=[here.map(|_| lang.dir())] {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -79,15 +104,15 @@ pub fn page(user: Option<&WebUser>, title: &str, body: Markup) -> Markup {
                 script src="/static/app.js" defer {}
             }
             body {
-                a class="skip" href="#inhalt" { "Zum Inhalt springen" }
+                a class="skip" href="#inhalt" { (i18n::SKIP.get(lang)) }
                 header class="top" {
                     a class="brand" href="/" { "Dorfpunkt" }
                     @if let Some(user) = user {
-                        nav aria-label="Hauptmenü" {
+                        nav aria-label=(i18n::MAIN_MENU.get(lang)) {
                             ul {
                                 @for (path, label, roles) in NAV {
                                     @if roles.contains(&user.role) {
-                                        li { a href=(path) { (label) } }
+                                        li { a href=(path) { (i18n::nav_label(lang, path).filter(|_| here.is_some()).unwrap_or(*label)) } }
                                     }
                                 }
                             }
@@ -95,8 +120,11 @@ pub fn page(user: Option<&WebUser>, title: &str, body: Markup) -> Markup {
                         form class="logout" method="post" action="/logout" {
                             (csrf_field(user))
                             span class="who" { (user.display_name) }
-                            button type="submit" { "Abmelden" }
+                            button type="submit" { (i18n::LOG_OUT.get(lang)) }
                         }
+                    }
+                    @if let Some(here) = here {
+                        (i18n::switch(lang, here))
                     }
                 }
                 main id="inhalt" tabindex="-1" {

@@ -1,6 +1,7 @@
 //! Logging in and out: password, then for admins and dispatchers a TOTP code (set up on the
 //! first log-in), lock-out after five failed tries in a row, a new session token after each step,
-//! and choosing a new password after an admin reset.
+//! and choosing a new password after an admin reset. Caregivers may type their e-mail address as
+//! the name, and read the log-in and password pages in their language (`i18n.rs`).
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Query, Request, State};
@@ -13,7 +14,8 @@ use rusqlite::params;
 use serde::Deserialize;
 
 use super::error::WebError;
-use super::layout::{self, home_of, input, notice, page};
+use super::i18n::{self, Lang};
+use super::layout::{self, home_of, input, notice, page, page_in};
 use super::session::{
     self, COOKIE, CsrfForm, LOGIN_COOKIE, PendingLogin, WebUser, check_csrf, cookie, form_bytes,
     parse_form,
@@ -22,6 +24,7 @@ use super::totp;
 use crate::accounts::{self, LoginAccount};
 use crate::api::AppState;
 use crate::api::auth::verify_password;
+use crate::domain::Role;
 use crate::store::StoreError;
 
 /// Shortest password chosen on the web.
@@ -59,34 +62,47 @@ struct NextQuery {
     next: Option<String>,
 }
 
-fn login_form(token: &str, next: &str, username: &str, problem: Option<&str>) -> Markup {
-    page(
+/// The log-in form in `lang` (caregivers read it too). The name field takes a user name or the
+/// e-mail address a caregiver registered with.
+fn login_form(
+    lang: Lang,
+    token: &str,
+    next: &str,
+    username: &str,
+    problem: Option<&str>,
+) -> Markup {
+    let here = if next == "/" {
+        "/login".to_string()
+    } else {
+        format!("/login?next={}", super::percent_encode(next))
+    };
+    page_in(
+        lang,
+        &here,
         None,
-        "Anmelden",
+        i18n::LOG_IN.get(lang),
         html! {
             @if let Some(problem) = problem { (notice("error", problem)) }
             form method="post" action="/login" {
                 input type="hidden" name="_csrf" value=(token);
                 input type="hidden" name="next" value=(next);
                 div class="field" {
-                    label for="f-username" { "Benutzername" }
+                    label for="f-username" { (i18n::USERNAME_OR_EMAIL.get(lang)) }
                     input id="f-username" name="username" type="text" value=(username)
-                        autocomplete="username" required autofocus;
+                        autocomplete="username" autocapitalize="none" spellcheck="false"
+                        dir="auto" required autofocus;
                 }
                 div class="field" {
-                    label for="f-password" { "Passwort" }
+                    label for="f-password" { (i18n::PASSWORD.get(lang)) }
                     input id="f-password" name="password" type="password"
                         autocomplete="current-password" required;
                 }
-                button type="submit" { "Anmelden" }
+                button type="submit" { (i18n::LOG_IN.get(lang)) }
             }
-            p class="muted" {
-                "Passwort vergessen? Bitte wenden Sie sich an die Verwaltung Ihres Dorfpunkts: "
-                "ein Administrator setzt es zurück."
-            }
+            p class="muted" { (i18n::FORGOT_PASSWORD.get(lang)) }
             p {
-                "Sie kümmern sich um jemanden und haben noch kein Konto? "
-                a href="/care/register" { "Als Kümmerer:in registrieren" }
+                (i18n::NO_ACCOUNT_YET.get(lang))
+                a href="/care/register" { (i18n::REGISTER_AS_CAREGIVER.get(lang)) }
             }
         },
     )
@@ -94,9 +110,10 @@ fn login_form(token: &str, next: &str, username: &str, problem: Option<&str>) ->
 
 /// The log-in page; gives the browser the form's own token cookie.
 async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let lang = Lang::of_headers(&headers);
     let token = cookie(&headers, LOGIN_COOKIE).unwrap_or_else(session::new_token);
     let next = safe_next(q.next.as_deref()).unwrap_or_else(|| "/".into());
-    let mut response = login_form(&token, &next, "", None).into_response();
+    let mut response = login_form(lang, &token, &next, "", None).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         session::set_cookie(LOGIN_COOKIE, &token),
@@ -121,17 +138,24 @@ enum PasswordOutcome {
     Ok(LoginAccount),
 }
 
-fn locked_text(until: chrono::DateTime<Utc>) -> String {
+fn locked_text(lang: Lang, until: chrono::DateTime<Utc>) -> String {
     let local = until.with_timezone(&chrono_tz::Europe::Berlin);
-    format!(
-        "Dieses Konto ist nach zu vielen Fehlversuchen bis {} Uhr gesperrt. Ein Administrator kann \
-         es vorher entsperren.",
-        local.format("%H:%M")
-    )
+    i18n::LOCKED.fill(lang, &[("time", &local.format("%H:%M").to_string())])
+}
+
+/// The account name to look up for what was typed into the name field: an e-mail address (it has
+/// an `@`) becomes the user name registration made of it; anything else is taken as typed.
+fn account_name(typed: &str) -> String {
+    if typed.contains('@') {
+        super::care::username_of(typed)
+    } else {
+        typed.to_string()
+    }
 }
 
 async fn login(State(app): State<AppState>, req: Request) -> Result<Response, WebError> {
     let (parts, body) = req.into_parts();
+    let lang = Lang::of_headers(&parts.headers);
     let bytes = form_bytes(&parts, body).await?;
     let form: LoginForm = parse_form(&bytes)?;
     let expected = cookie(&parts.headers, LOGIN_COOKIE).unwrap_or_default();
@@ -140,13 +164,15 @@ async fn login(State(app): State<AppState>, req: Request) -> Result<Response, We
     }
     check_csrf(&parts, &expected, &form.csrf)?;
     let next = safe_next(form.next.as_deref());
-    let username = form.username.trim().to_string();
+    let typed = form.username.trim().to_string();
+    let username = account_name(&typed);
     if username.is_empty() || username.len() > 100 || form.password.len() > 1024 {
         let body = login_form(
+            lang,
             &expected,
             next.as_deref().unwrap_or("/"),
             "",
-            Some("Bitte Benutzername und Passwort eingeben."),
+            Some(i18n::GIVE_NAME_AND_PASSWORD.get(lang)),
         );
         return Ok((axum::http::StatusCode::UNAUTHORIZED, body).into_response());
     }
@@ -189,19 +215,21 @@ async fn login(State(app): State<AppState>, req: Request) -> Result<Response, We
         PasswordOutcome::Ok(account) => account,
         PasswordOutcome::Wrong => {
             let body = login_form(
+                lang,
                 &expected,
                 next.as_deref().unwrap_or("/"),
-                &username,
-                Some("Benutzername oder Passwort ist falsch."),
+                &typed,
+                Some(i18n::WRONG_LOGIN.get(lang)),
             );
             return Ok((axum::http::StatusCode::UNAUTHORIZED, body).into_response());
         }
         PasswordOutcome::Locked(until) => {
             let body = login_form(
+                lang,
                 &expected,
                 next.as_deref().unwrap_or("/"),
-                &username,
-                Some(&locked_text(until)),
+                &typed,
+                Some(&locked_text(lang, until)),
             );
             return Ok((axum::http::StatusCode::FORBIDDEN, body).into_response());
         }
@@ -439,7 +467,7 @@ async fn code_step(
                 None,
                 "Anmelden",
                 html! {
-                    (notice("error", &locked_text(until)))
+                    (notice("error", &locked_text(Lang::De, until)))
                     p { a href="/login" { "Zur Anmeldung" } }
                 },
             );
@@ -497,26 +525,38 @@ async fn logout(
     Ok(response)
 }
 
-fn password_form(user: &WebUser, problem: Option<&str>, done: bool) -> Markup {
-    page(
-        Some(user),
-        "Passwort ändern",
-        html! {
-            @if done { (notice("ok", "Ihr neues Passwort gilt ab sofort.")) }
-            @if let Some(problem) = problem { (notice("error", problem)) }
-            form method="post" action="/account/password" {
-                (layout::csrf_field(user))
-                (input("current", "Bisheriges Passwort", "password", "", true, None))
-                (input("new", "Neues Passwort", "password", "", true, Some("Mindestens 12 Zeichen.")))
-                (input("repeat", "Neues Passwort wiederholen", "password", "", true, None))
-                button type="submit" { "Passwort ändern" }
-            }
-        },
-    )
+/// The language of the password page: the chosen one for caregivers, German for staff.
+fn password_lang(user: &WebUser, chosen: Lang) -> Lang {
+    if user.role == Role::Caregiver {
+        chosen
+    } else {
+        Lang::De
+    }
 }
 
-async fn password_page(user: WebUser) -> Markup {
-    password_form(&user, None, false)
+fn password_form(lang: Lang, user: &WebUser, problem: Option<&str>, done: bool) -> Markup {
+    let body = html! {
+        @if done { (notice("ok", i18n::NEW_PASSWORD_WORKS.get(lang))) }
+        @if let Some(problem) = problem { (notice("error", problem)) }
+        form method="post" action="/account/password" {
+            (layout::csrf_field(user))
+            (input("current", i18n::CURRENT_PASSWORD.get(lang), "password", "", true, None))
+            (input("new", i18n::NEW_PASSWORD.get(lang), "password", "", true, Some(i18n::AT_LEAST_12.get(lang))))
+            (input("repeat", i18n::REPEAT_NEW_PASSWORD.get(lang), "password", "", true, None))
+            button type="submit" { (i18n::CHANGE_PASSWORD.get(lang)) }
+        }
+    };
+    let title = i18n::CHANGE_PASSWORD.get(lang);
+    if user.role == Role::Caregiver {
+        page_in(lang, "/account/password", Some(user), title, body)
+    } else {
+        page(Some(user), title, body)
+    }
+}
+
+async fn password_page(user: WebUser, lang: Lang) -> Markup {
+    let lang = password_lang(&user, lang);
+    password_form(lang, &user, None, false)
 }
 
 #[derive(Deserialize)]
@@ -528,27 +568,40 @@ struct PasswordForm {
 
 /// Checks a new password; the German reason when it is refused.
 pub fn password_problem(username: &str, new: &str, repeat: &str) -> Option<&'static str> {
-    if new != repeat {
-        Some("Die beiden neuen Passwörter stimmen nicht überein.")
+    password_problem_in(Lang::De, username, new, repeat)
+}
+
+/// Checks a new password; the reason in `lang` when it is refused.
+pub fn password_problem_in(
+    lang: Lang,
+    username: &str,
+    new: &str,
+    repeat: &str,
+) -> Option<&'static str> {
+    let problem = if new != repeat {
+        i18n::PASSWORDS_DIFFER
     } else if new.chars().count() < MIN_PASSWORD {
-        Some("Das neue Passwort ist zu kurz: mindestens 12 Zeichen.")
+        i18n::PASSWORD_TOO_SHORT
     } else if new.len() > 1024 {
-        Some("Das neue Passwort ist zu lang.")
+        i18n::PASSWORD_TOO_LONG
     } else if new.eq_ignore_ascii_case(username) {
-        Some("Das Passwort darf nicht der Benutzername sein.")
+        i18n::PASSWORD_IS_USERNAME
     } else {
-        None
-    }
+        return None;
+    };
+    Some(problem.get(lang))
 }
 
 async fn password_change(
     State(app): State<AppState>,
+    lang: Lang,
     CsrfForm(user, form): CsrfForm<PasswordForm>,
 ) -> Result<Response, WebError> {
-    if let Some(problem) = password_problem(&user.username, &form.new, &form.repeat) {
+    let lang = password_lang(&user, lang);
+    if let Some(problem) = password_problem_in(lang, &user.username, &form.new, &form.repeat) {
         return Ok((
             axum::http::StatusCode::BAD_REQUEST,
-            password_form(&user, Some(problem), false),
+            password_form(lang, &user, Some(problem), false),
         )
             .into_response());
     }
@@ -589,7 +642,12 @@ async fn password_change(
     let Some(token) = changed else {
         return Ok((
             axum::http::StatusCode::BAD_REQUEST,
-            password_form(&user, Some("Das bisherige Passwort stimmt nicht."), false),
+            password_form(
+                lang,
+                &user,
+                Some(i18n::CURRENT_PASSWORD_WRONG.get(lang)),
+                false,
+            ),
         )
             .into_response());
     };

@@ -12,6 +12,7 @@ pub mod devices;
 pub mod driver;
 pub mod error;
 pub mod evaluation;
+pub mod i18n;
 pub mod imbus;
 pub mod layout;
 pub mod login;
@@ -20,6 +21,7 @@ pub mod reminders;
 pub mod rides;
 pub mod session;
 pub mod totp;
+pub mod updates;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -64,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .merge(privacy::routes())
         .merge(reminders::routes())
         .merge(rides::routes())
+        .merge(updates::routes())
         .route("/console", get(console_home))
         .route("/static/site.css", get(site_css))
         .route("/static/app.js", get(app_js))

@@ -232,22 +232,7 @@ fn load(conn: &Connection, token_hash: &str, now: DateTime<Utc>) -> StoreResult<
              FROM web_sessions s JOIN accounts a ON a.id = s.account_id
              WHERE s.token_hash = ?1 AND s.ended_at IS NULL AND a.archived_at IS NULL",
             [token_hash],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get::<_, i64>(11)? == 1,
-                ))
-            },
+            |r| Row::try_from(r),
         )
         .optional()?;
     let Some((
@@ -267,8 +252,7 @@ fn load(conn: &Connection, token_hash: &str, now: DateTime<Utc>) -> StoreResult<
     else {
         return Ok(None);
     };
-    let role: Role = serde_json::from_value(serde_json::Value::String(role))
-        .map_err(|e| StoreError::Internal(format!("bad role: {e}")))?;
+    let role = crate::accounts::stored_role(role)?;
     let locked = match locked_until {
         Some(until) => parse(&until)? > now,
         None => false,

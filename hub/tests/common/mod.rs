@@ -30,6 +30,19 @@ pub struct Answer {
     pub body: Value,
 }
 
+impl Answer {
+    /// Fails unless this is a 422 problem document naming `field` as the one at fault.
+    pub fn assert_invalid(&self, field: &str) {
+        assert_eq!(
+            self.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{:#}",
+            self.body
+        );
+        assert_eq!(self.body["field"], field, "{:#}", self.body);
+    }
+}
+
 impl TestHub {
     pub async fn start() -> TestHub {
         Self::start_with(|_| {}).await
@@ -58,13 +71,7 @@ impl TestHub {
         let running = server::start(store.clone(), config.clone())
             .await
             .expect("server starts");
-        let cert_pem =
-            std::fs::read(config.data_dir.join("tls/hub-cert.pem")).expect("certificate");
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&cert_pem).expect("pem"))
-            .resolve("localhost", running.addr)
+        let client = trusting_hub(&config.data_dir, running.addr)
             .build()
             .expect("client");
         TestHub {
@@ -77,6 +84,11 @@ impl TestHub {
             config,
             running: Some(running),
         }
+    }
+
+    /// A client builder that trusts only this hub's certificate and reaches it as `localhost`.
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+        trusting_hub(self.dir.path(), self.addr)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -132,6 +144,14 @@ impl TestHub {
         answer.body
     }
 
+    /// Creates a record like [`TestHub::create`] and returns its id.
+    pub async fn create_id(&self, segment: &str, body: Value) -> String {
+        self.create(segment, body).await["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
     /// How many rows a table holds (straight from the database file).
     pub fn count(&self, table: &str) -> i64 {
         self.store
@@ -139,6 +159,40 @@ impl TestHub {
                 Ok(c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
             })
             .expect("count")
+    }
+
+    /// Runs one SQL statement with `args` as `?1`, `?2`, … straight on the database file (for
+    /// states the API does not make, such as times in the past).
+    pub fn exec(&self, sql: &str, args: &[&str]) {
+        self.store
+            .blocking(|c| {
+                c.execute(sql, rusqlite::params_from_iter(args.iter()))?;
+                Ok(())
+            })
+            .expect("statement");
+    }
+
+    /// The first column of the row `sql` finds with `arg` as `?1` (NULL as `None`), straight from
+    /// the database file; fails the test when there is no row.
+    pub fn text(&self, sql: &str, arg: &str) -> Option<String> {
+        self.store
+            .blocking(|c| Ok(c.query_row(sql, [arg], |r| r.get(0))?))
+            .expect("one value")
+    }
+
+    /// The number in the first column of the row `sql` finds with `arg` as `?1`.
+    pub fn number(&self, sql: &str, arg: &str) -> i64 {
+        self.store
+            .blocking(|c| Ok(c.query_row(sql, [arg], |r| r.get(0))?))
+            .expect("one number")
+    }
+
+    /// When the IMBUS visit starts.
+    pub fn visit_start(&self, visit: &str) -> chrono::DateTime<chrono::Utc> {
+        self.text("SELECT starts_at FROM imbus_visits WHERE id = ?1", visit)
+            .expect("start")
+            .parse()
+            .expect("instant")
     }
 
     /// Stops the hub gracefully and starts a new one on the same data directory.
@@ -155,6 +209,17 @@ impl TestHub {
             running.shutdown().await.expect("graceful shutdown");
         }
     }
+}
+
+/// A client builder that trusts only the certificate of the hub in `data_dir` (no system roots)
+/// and reaches it at `addr` as `localhost`.
+fn trusting_hub(data_dir: &std::path::Path, addr: SocketAddr) -> reqwest::ClientBuilder {
+    let cert_pem = std::fs::read(data_dir.join("tls/hub-cert.pem")).expect("certificate");
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert_pem).expect("pem"))
+        .resolve("localhost", addr)
 }
 
 pub async fn answer(response: reqwest::Response) -> Answer {
@@ -225,103 +290,73 @@ pub fn id() -> String {
 pub async fn fixture(hub: &TestHub, wheelchair_places: u32) -> Fixture {
     let day = weekday_ahead(2);
     let region = hub
-        .create(
+        .create_id(
             "regions",
             json!({"id": id(), "name": "Elm-Asse", "phone": "05332 1234",
                    "target_groups": ["age_75_plus", "wheelchair"],
                    "destination_categories": ["general_practice", "counselling"]}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let village = hub
-        .create("villages", json!({"region_id": region, "name": "Kneitlingen", "municipality": "Kneitlingen", "lat": 52.13, "lon": 10.72}))
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .create_id("villages", json!({"region_id": region, "name": "Kneitlingen", "municipality": "Kneitlingen", "lat": 52.13, "lon": 10.72}))
+        .await;
     let stop = hub
-        .create("stops", json!({"region_id": region, "village_id": village, "name": "Dorfplatz", "lat": 52.131, "lon": 10.721}))
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .create_id("stops", json!({"region_id": region, "village_id": village, "name": "Dorfplatz", "lat": 52.131, "lon": 10.721}))
+        .await;
     let mut hours = Vec::new();
     for weekday in ["mon", "tue", "wed", "thu", "fri"] {
         hours.push(json!({"weekday": weekday, "open": "08:00", "close": "12:00"}));
         hours.push(json!({"weekday": weekday, "open": "14:00", "close": "18:00"}));
     }
     let destination = hub
-        .create(
+        .create_id(
             "destinations",
             json!({"region_id": region, "name": "Hausarztpraxis Dr. Berger", "category": "general_practice",
                    "street": "Markt 3", "postcode": "38170", "city": "Schöppenstedt",
                    "lat": 52.142, "lon": 10.776, "opening_hours": hours, "step_free": true}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let vehicle = hub
-        .create(
+        .create_id(
             "vehicles",
             json!({"region_id": region, "name": "Bus 1", "seats": 6, "wheelchair_places": wheelchair_places,
                    "depot_name": "DRK Schöppenstedt", "depot_lat": 52.14, "depot_lon": 10.77}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let resident = hub
-        .create(
+        .create_id(
             "residents",
             json!({"region_id": region, "name": "Erna Köhler", "street": "Lindenweg 4", "village_id": village,
                    "lat": 52.132, "lon": 10.722, "uses_walker": true, "birth_year": 1944, "consent_at": "2026-01-05T10:00:00+01:00",
                    "consent_given_to": "DRK Fahrdienst", "consent_purpose": "Fahrten und Beratung"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let caregiver = hub
-        .create(
+        .create_id(
             "caregivers",
             json!({"region_id": region, "name": "Jonas Köhler", "phone": "0171 2345678"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let device = hub
-        .create(
+        .create_id(
             "devices",
             json!({"region_id": region, "name": "Kiosk Edeka Kneitlingen", "stop_id": stop}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let visit = hub
-        .create(
+        .create_id(
             "imbus-visits",
             json!({"region_id": region, "village_id": village, "stop_id": stop,
                    "starts_at": ahead(day, 9, 0), "ends_at": ahead(day, 11, 0), "counsellor": "Frau Aydin"}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     let slot = hub
-        .create(
+        .create_id(
             "slots",
             json!({"region_id": region, "visit_id": visit, "starts_at": ahead(day, 9, 0), "ends_at": ahead(day, 9, 20),
                    "reserved_for_device_id": device}),
         )
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+        .await;
     Fixture {
         region,
         village,

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::{TestHub, id};
+use super::{Fixture, TestHub, id};
 
 /// A page as the browser got it.
 #[derive(Debug)]
@@ -22,6 +22,14 @@ pub struct Page {
 }
 
 impl Page {
+    /// Fails unless the page was answered with 200 and shows each of `words`.
+    pub fn assert_shows(&self, words: &[&str]) {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.body);
+        for words in words {
+            assert!(self.body.contains(words), "{words}: {}", self.body);
+        }
+    }
+
     /// The value of the first hidden `_csrf` field on the page.
     pub fn csrf(&self) -> String {
         hidden_value(&self.body, "_csrf")
@@ -54,12 +62,8 @@ pub struct Browser<'a> {
 
 impl<'a> Browser<'a> {
     pub fn new(hub: &'a TestHub) -> Browser<'a> {
-        let cert_pem = std::fs::read(hub.dir.path().join("tls/hub-cert.pem")).expect("certificate");
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&cert_pem).expect("pem"))
-            .resolve("localhost", hub.addr)
+        let client = hub
+            .client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
@@ -69,6 +73,13 @@ impl<'a> Browser<'a> {
             cookies: Mutex::new(BTreeMap::new()),
             origin: format!("https://localhost:{}", hub.addr.port()),
         }
+    }
+
+    /// A browser logged in completely as `username` (see [`Browser::login`]).
+    pub async fn logged_in(hub: &'a TestHub, username: &str, password: &str) -> Browser<'a> {
+        let browser = Browser::new(hub);
+        browser.login(username, password).await;
+        browser
     }
 
     fn cookie_header(&self) -> String {
@@ -245,4 +256,40 @@ pub async fn account(
     let password = hub::accounts::random_password();
     hub::accounts::set_password(&hub.store, username, &password).expect("password");
     (account_id, password)
+}
+
+/// A browser logged in as the hub's first administrator.
+pub async fn admin(hub: &TestHub) -> Browser<'_> {
+    Browser::logged_in(hub, &hub.user, &hub.password).await
+}
+
+/// A browser logged in as a fresh account of `role` in `region`, made by [`account`].
+pub async fn as_role<'a>(
+    hub: &'a TestHub,
+    role: &str,
+    username: &str,
+    region: &str,
+) -> Browser<'a> {
+    let (_, password) = account(hub, role, username, Some(region)).await;
+    Browser::logged_in(hub, username, &password).await
+}
+
+/// Makes a caregiver account of the fixture's caregiver (Jonas Köhler) with a password; returns
+/// the password.
+pub async fn caregiver_account(hub: &TestHub, f: &Fixture, username: &str) -> String {
+    hub.create(
+        "accounts",
+        json!({"id": id(), "username": username, "display_name": "Jonas Köhler",
+               "role": "caregiver", "region_id": f.region, "caregiver_id": f.caregiver}),
+    )
+    .await;
+    let password = hub::accounts::random_password();
+    hub::accounts::set_password(&hub.store, username, &password).expect("password");
+    password
+}
+
+/// A browser logged in as a fresh caregiver account of the fixture's caregiver.
+pub async fn as_caregiver<'a>(hub: &'a TestHub, f: &Fixture, username: &str) -> Browser<'a> {
+    let password = caregiver_account(hub, f, username).await;
+    Browser::logged_in(hub, username, &password).await
 }

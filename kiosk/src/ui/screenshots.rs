@@ -133,6 +133,9 @@ pub struct Scene {
     pub large_text: bool,
     /// The first day the ride screens offer.
     pub today: chrono::NaiveDate,
+    /// Only the pictures with these names (`start-de`: the file name without `.png`); every
+    /// picture when empty. The others are still staged, so a picture is the same either way.
+    pub only: Vec<String>,
 }
 
 impl Default for Scene {
@@ -143,6 +146,7 @@ impl Default for Scene {
             high_contrast: false,
             large_text: false,
             today: chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap_or_default(),
+            only: Vec::new(),
         }
     }
 }
@@ -201,11 +205,14 @@ pub fn write_all(out: &Path, scene: &Scene) -> Result<Vec<PathBuf>, UiError> {
         super::set_language(&app, lang.code)?;
         for (shot, screen) in SCREENS {
             stage(&app, shot);
-            let pixels = draw(&window);
+            let name = format!("{screen}-{}", lang.code);
+            if scene.only.is_empty() || scene.only.contains(&name) {
+                let pixels = draw(&window);
+                let path = out.join(format!("{name}.png"));
+                write_png(&path, &pixels)?;
+                written.push(path);
+            }
             unstage(&app, shot);
-            let path = out.join(format!("{screen}-{}.png", lang.code));
-            write_png(&path, &pixels)?;
-            written.push(path);
         }
     }
     app.hide()?;

@@ -302,6 +302,108 @@ impl Browser {
         );
     }
 
+    /// Sets a form field's value by script and tells the page (`input` and `change` events), for
+    /// fields whose typing depends on the browser's locale (date, time) and for selections.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        self.find(css).await;
+        let set = self
+            .execute(
+                "const field = document.querySelector(arguments[0]);
+                 field.value = arguments[1];
+                 field.dispatchEvent(new Event('input', { bubbles: true }));
+                 field.dispatchEvent(new Event('change', { bubbles: true }));
+                 return field.value;",
+                json!([css, value]),
+            )
+            .await;
+        assert_eq!(set, json!(value), "{css} does not take {value}");
+    }
+
+    /// Waits (up to 10 s) for a `confirm` or `alert` dialog, accepts it and returns its text.
+    pub async fn accept_dialog(&self) -> String {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = format!("{}/session/{}/alert/text", self.base, self.session);
+            let answer: Value = self
+                .http
+                .get(&url)
+                .send()
+                .await
+                .expect("alert text")
+                .json()
+                .await
+                .expect("alert answer");
+            if let Some(text) = answer["value"].as_str() {
+                let text = text.to_string();
+                self.post("/alert/accept", json!({})).await;
+                return text;
+            }
+            assert!(Instant::now() < until, "no dialog: {answer:#}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks the element matching `css`, accepts the confirmation the page asks for and waits
+    /// for the next page; returns the question's text.
+    pub async fn click_confirm_and_load(&self, css: &str) -> String {
+        self.execute("window.__dorfpunktOld = true; return null;", json!([]))
+            .await;
+        self.click(css).await;
+        let question = self.accept_dialog().await;
+        let until = Instant::now() + Duration::from_secs(15);
+        loop {
+            let loaded = self
+                .try_execute(
+                    "return window.__dorfpunktOld !== true && document.readyState === 'complete';",
+                )
+                .await;
+            if loaded == Some(Value::Bool(true)) {
+                return question;
+            }
+            assert!(Instant::now() < until, "no new page after confirming {css}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs a Chrome DevTools command through chromedriver.
+    pub async fn devtools(&self, cmd: &str, params: Value) -> Value {
+        self.post("/goog/cdp/execute", json!({ "cmd": cmd, "params": params }))
+            .await
+    }
+
+    /// Cuts the page off the network (`true`) or gives the connection back (`false`), as a
+    /// phone in a dead spot: requests fail at once and `navigator.onLine` follows.
+    pub async fn set_offline(&self, offline: bool) {
+        self.devtools("Network.enable", json!({})).await;
+        self.devtools(
+            "Network.emulateNetworkConditions",
+            json!({ "offline": offline, "latency": 0,
+                    "downloadThroughput": -1, "uploadThroughput": -1 }),
+        )
+        .await;
+    }
+
+    /// Fetches `path` from the page (same origin, with its cookies) and returns `status`,
+    /// `type` (content type), `text` (the body as text) and `base64` (the body's bytes).
+    pub async fn fetch(&self, path: &str) -> Value {
+        self.execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0], { credentials: 'same-origin' })
+               .then(async (r) => {
+                 const bytes = new Uint8Array(await r.arrayBuffer());
+                 let binary = '';
+                 for (let i = 0; i < bytes.length; i += 0x8000) {
+                   binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+                 }
+                 done({ status: r.status, type: r.headers.get('content-type') || '',
+                        text: new TextDecoder().decode(bytes), base64: btoa(binary) });
+               })
+               .catch((e) => done({ error: String(e) }));",
+            json!([path]),
+        )
+        .await
+    }
+
     /// Ends the browser session.
     pub async fn quit(self) {
         let url = format!("{}/session/{}", self.base, self.session);

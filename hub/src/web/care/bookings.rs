@@ -16,12 +16,13 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::super::error::WebError;
-use super::super::layout::{csrf_field, input, notice, page, select};
-use super::super::local_time;
+use super::super::i18n::{DATE_TIME_SEPARATOR, Lang, Text, local_time_in};
+use super::super::layout::{csrf_field, input, notice, page_in, select};
 use super::super::session::{CsrfForm, WebUser};
 use super::{
-    Booking, Carer, Kind, Person, RegionInfo, booking_by_code, carer, linked_person, region_info,
-    status_text, what_text, window_text,
+    Booking, Carer, Kind, Person, RegionInfo, answer, at_clock, between_text, booking_by_code,
+    carer, linked_person, notice_text, place_text, region_info, sent_form, status_text, texts,
+    what_text, window_text,
 };
 use crate::api::AppState;
 use crate::domain::common::Instant;
@@ -75,8 +76,18 @@ fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
 /// `GET /care/people/{id}/ride`: the ride form, like the kiosk's.
 pub(super) async fn ride_form(
     State(app): State<AppState>,
+    lang: Lang,
     user: WebUser,
     Path(resident): Path<String>,
+) -> Response {
+    answer(lang, ride_form_page(app, lang, user, resident).await)
+}
+
+async fn ride_form_page(
+    app: AppState,
+    lang: Lang,
+    user: WebUser,
+    resident: String,
 ) -> Result<Markup, WebError> {
     let (carer, person, _) = person_or_404(&app, &user, resident).await?;
     let places = app
@@ -86,27 +97,30 @@ pub(super) async fn ride_form(
     let tomorrow = (Utc::now() + chrono::Duration::days(1))
         .date_naive()
         .to_string();
-    Ok(page(
+    let address = format!("{}, {}", person.street, person.village);
+    Ok(page_in(
+        lang,
+        &format!("/care/people/{}/ride", person.id),
         Some(&user),
-        &format!("Fahrt für {}", person.name),
+        &texts::RIDE_FOR.fill(lang, &[("name", &person.name)]),
         html! {
-            p { "Abholung zu Hause: " (person.street) ", " (person.village) "." }
+            p { (texts::PICKUP_AT_HOME.fill(lang, &[("address", &address)])) }
             form method="post" action={ "/care/people/" (person.id) "/ride" } class="care-form" {
                 (csrf_field(&user))
                 input type="hidden" name="ride_id" value=(Uuid::new_v4());
-                (select("destination", "Wohin?", &places, "", true))
-                (input("date", "An welchem Tag ist der Termin?", "date", &tomorrow, true, None))
-                (input("time", "Um wie viel Uhr ist der Termin?", "time", "", true,
-                       Some("Die Fahrt bringt die Person bis zu dieser Zeit hin.")))
+                (select("destination", texts::WHERE_TO.get(lang), &places, "", true))
+                (input("date", texts::WHICH_DAY.get(lang), "date", &tomorrow, true, None))
+                (input("time", texts::WHAT_TIME.get(lang), "time", "", true,
+                       Some(texts::ARRIVE_BY_HINT.get(lang))))
                 fieldset {
-                    legend { "Was braucht die Person?" }
-                    (checkbox("walker", "Rollator", person.walker))
-                    (checkbox("wheelchair", "Rollstuhl", person.wheelchair))
-                    (checkbox("companion", "Eine Begleitperson fährt mit", false))
+                    legend { (texts::NEEDS.get(lang)) }
+                    (checkbox("walker", texts::WALKER.get(lang), person.walker))
+                    (checkbox("wheelchair", texts::WHEELCHAIR.get(lang), person.wheelchair))
+                    (checkbox("companion", texts::COMPANION.get(lang), false))
                 }
-                button type="submit" { "Fahrt buchen" }
+                button type="submit" { (texts::BOOK_RIDE.get(lang)) }
             }
-            p { a href={ "/care/people/" (person.id) } { "Zurück" } }
+            p { a href={ "/care/people/" (person.id) } { (texts::BACK.get(lang)) } }
         },
     ))
 }
@@ -129,60 +143,47 @@ pub(super) struct RideForm {
     companion: Option<String>,
 }
 
-fn bad(text: &str) -> WebError {
-    WebError::BadRequest(text.to_string())
+fn bad(lang: Lang, text: Text) -> WebError {
+    WebError::BadRequest(text.get(lang).to_string())
 }
 
 /// The appointment as an instant, from the form's local date and time.
-fn appointment_of(form: &RideForm, tz: &str) -> Result<Instant, WebError> {
+fn appointment_of(lang: Lang, form: &RideForm, tz: &str) -> Result<Instant, WebError> {
     let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Europe::Berlin);
     let date = NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d")
-        .map_err(|_| bad("Bitte geben Sie den Tag an, zum Beispiel 24.12.2026."))?;
+        .map_err(|_| bad(lang, texts::GIVE_DAY))?;
     let time = NaiveTime::parse_from_str(form.time.trim(), "%H:%M")
-        .map_err(|_| bad("Bitte geben Sie die Uhrzeit an, zum Beispiel 09:30."))?;
+        .map_err(|_| bad(lang, texts::GIVE_TIME))?;
     let local = tz
         .from_local_datetime(&date.and_time(time))
         .single()
-        .ok_or_else(|| bad("Diese Uhrzeit gibt es an dem Tag nicht (Zeitumstellung)."))?;
+        .ok_or_else(|| bad(lang, texts::NO_SUCH_TIME))?;
     let at = local.with_timezone(&Utc);
     if at <= Utc::now() {
-        return Err(bad("Dieser Zeitpunkt liegt in der Vergangenheit."));
+        return Err(bad(lang, texts::IN_THE_PAST));
     }
     if at > Utc::now() + chrono::Duration::days(365) {
-        return Err(bad(
-            "Fahrten können höchstens ein Jahr im Voraus gebucht werden.",
-        ));
+        return Err(bad(lang, texts::TOO_FAR_AHEAD));
     }
     Ok(Instant(at))
 }
 
 /// A refusal of the domain code in words a caregiver understands (the English detail goes to
 /// the log only).
-fn ride_refusal(e: StoreError) -> WebError {
+fn ride_refusal(lang: Lang, e: StoreError) -> WebError {
     match e {
         StoreError::Invalid { field, reason } => {
             tracing::info!("web ride refused: {field}: {reason}");
             let text = match field.as_str() {
-                "appointment_at" | "pickup_at" => {
-                    "Zu dieser Zeit ist das Ziel geschlossen oder die Zeit kann nicht gebucht werden."
-                }
-                "wheelchair" => "Kein Fahrzeug der Region hat einen Rollstuhlplatz.",
-                "resident_id" => {
-                    "Der Fahrdienst kann diese Person nicht fahren (keine passende Zielgruppe). \
-                     Bitte rufen Sie die Zentrale an."
-                }
-                "caregiver_id" => {
-                    "Diese Fahrt kann so nicht gebucht werden. Bitte rufen Sie die Zentrale an."
-                }
-                _ => "Die Fahrt kann so nicht gebucht werden. Bitte prüfen Sie die Angaben.",
+                "appointment_at" | "pickup_at" => texts::DESTINATION_CLOSED,
+                "wheelchair" => texts::NO_WHEELCHAIR_VEHICLE,
+                "resident_id" => texts::NOT_IN_TARGET_GROUP,
+                "caregiver_id" => texts::CALL_THE_OFFICE,
+                _ => texts::CHECK_THE_RIDE,
             };
-            WebError::BadRequest(text.into())
+            bad(lang, text)
         }
-        StoreError::Conflict(_) => WebError::Conflict(
-            "Dieses Formular wurde schon mit anderen Angaben gesendet. Bitte öffnen Sie das \
-             Formular neu."
-                .into(),
-        ),
+        StoreError::Conflict(_) => WebError::Conflict(texts::SENT_BEFORE.get(lang).into()),
         other => other.into(),
     }
 }
@@ -190,13 +191,23 @@ fn ride_refusal(e: StoreError) -> WebError {
 /// `POST /care/people/{id}/ride`: books the ride and shows its page.
 pub(super) async fn book_ride(
     State(app): State<AppState>,
+    lang: Lang,
     Path(resident): Path<String>,
-    CsrfForm(user, form): CsrfForm<RideForm>,
+    form: Result<CsrfForm<RideForm>, WebError>,
+) -> Response {
+    answer(lang, take_ride(app, lang, resident, form).await)
+}
+
+async fn take_ride(
+    app: AppState,
+    lang: Lang,
+    resident: String,
+    form: Result<CsrfForm<RideForm>, WebError>,
 ) -> Result<Response, WebError> {
+    let (user, form) = sent_form(lang, form)?;
     let (carer, person, region) = person_or_404(&app, &user, resident).await?;
-    let id = Uuid::parse_str(form.ride_id.trim())
-        .map_err(|_| bad("Das Formular ist unvollständig. Bitte öffnen Sie es neu."))?;
-    let appointment = appointment_of(&form, &region.tz)?;
+    let id = Uuid::parse_str(form.ride_id.trim()).map_err(|_| bad(lang, texts::FORM_INCOMPLETE))?;
+    let appointment = appointment_of(lang, &form, &region.tz)?;
     let destination = form.destination.clone();
     let c = carer.clone();
     let known = app
@@ -206,7 +217,7 @@ pub(super) async fn book_ride(
         .iter()
         .any(|(d, _)| *d == destination);
     if !known {
-        return Err(bad("Bitte wählen Sie ein Ziel aus der Liste."));
+        return Err(bad(lang, texts::CHOOSE_DESTINATION));
     }
     let ride = RideRequest {
         region_id: carer.region.clone(),
@@ -232,7 +243,7 @@ pub(super) async fn book_ride(
         .store
         .run(move |conn| records::create(conn, &who, Some(id), &ride))
         .await
-        .map_err(ride_refusal)?;
+        .map_err(|e| ride_refusal(lang, e))?;
     to_booking(&created.record)
 }
 
@@ -277,22 +288,21 @@ fn free_slots(conn: &Connection, village: &str) -> StoreResult<Vec<FreeSlot>> {
     Ok(rows)
 }
 
-const TOPICS: &[(&str, &str)] = &[
-    ("health", "Gesundheit"),
-    ("care", "Pflege"),
-    ("money", "Geld und Anträge"),
-    ("housing", "Wohnen"),
-    ("loneliness", "Einsamkeit"),
-    ("addiction", "Sucht"),
-    ("family", "Familie"),
-    ("other", "Sonstiges"),
-];
-
 /// `GET /care/people/{id}/counselling`: the free slots of the next visits in the village.
 pub(super) async fn slot_form(
     State(app): State<AppState>,
+    lang: Lang,
     user: WebUser,
     Path(resident): Path<String>,
+) -> Response {
+    answer(lang, slot_form_page(app, lang, user, resident).await)
+}
+
+async fn slot_form_page(
+    app: AppState,
+    lang: Lang,
+    user: WebUser,
+    resident: String,
 ) -> Result<Markup, WebError> {
     let (_, person, region) = person_or_404(&app, &user, resident).await?;
     let village = person.village_id.clone();
@@ -300,35 +310,37 @@ pub(super) async fn slot_form(
         .store
         .run(move |conn| free_slots(conn, &village))
         .await?;
-    let topics: Vec<(String, String)> = TOPICS
+    let topics: Vec<(String, String)> = texts::TOPICS
         .iter()
-        .map(|(v, l)| ((*v).to_string(), (*l).to_string()))
+        .map(|(v, l)| ((*v).to_string(), l.get(lang).to_string()))
         .collect();
-    Ok(page(
+    Ok(page_in(
+        lang,
+        &format!("/care/people/{}/counselling", person.id),
         Some(&user),
-        &format!("Beratung für {}", person.name),
+        &texts::COUNSELLING_FOR.fill(lang, &[("name", &person.name)]),
         html! {
-            p { "Der IMBUS-Beratungsbus kommt nach " (person.village) ". Freie Termine:" }
+            p { (texts::BUS_COMES.fill(lang, &[("village", &person.village)])) }
             @if slots.is_empty() {
-                (notice("warn", "Zurzeit sind keine Termine frei. Bitte schauen Sie später wieder oder rufen Sie die Zentrale an."))
+                (notice("warn", texts::NO_FREE_SLOTS.get(lang)))
             } @else {
                 form method="post" action={ "/care/people/" (person.id) "/counselling" } class="care-form" {
                     (csrf_field(&user))
                     input type="hidden" name="appointment_id" value=(Uuid::new_v4());
                     fieldset {
-                        legend { "Termin" }
+                        legend { (texts::APPOINTMENT.get(lang)) }
                         @for (i, s) in slots.iter().enumerate() {
                             div class="field care-check" {
                                 input id={ "slot-" (i) } type="radio" name="slot" value=(s.id) required checked[i == 0];
-                                label for={ "slot-" (i) } { (local_time(&s.starts_at, &region.tz)) " Uhr, " (s.place) }
+                                label for={ "slot-" (i) } { (at_clock(lang, &s.starts_at, &region.tz)) ", " (s.place) }
                             }
                         }
                     }
-                    (select("topic", "Worum geht es?", &topics, "other", true))
-                    button type="submit" { "Termin buchen" }
+                    (select("topic", texts::WHAT_ABOUT.get(lang), &topics, "other", true))
+                    button type="submit" { (texts::BOOK_APPOINTMENT.get(lang)) }
                 }
             }
-            p { a href={ "/care/people/" (person.id) } { "Zurück" } }
+            p { a href={ "/care/people/" (person.id) } { (texts::BACK.get(lang)) } }
         },
     ))
 }
@@ -345,12 +357,23 @@ pub(super) struct SlotForm {
 /// `POST /care/people/{id}/counselling`: books the chosen free slot.
 pub(super) async fn book_slot(
     State(app): State<AppState>,
+    lang: Lang,
     Path(resident): Path<String>,
-    CsrfForm(user, form): CsrfForm<SlotForm>,
+    form: Result<CsrfForm<SlotForm>, WebError>,
+) -> Response {
+    answer(lang, take_slot(app, lang, resident, form).await)
+}
+
+async fn take_slot(
+    app: AppState,
+    lang: Lang,
+    resident: String,
+    form: Result<CsrfForm<SlotForm>, WebError>,
 ) -> Result<Response, WebError> {
+    let (user, form) = sent_form(lang, form)?;
     let (carer, person, _) = person_or_404(&app, &user, resident).await?;
     let id = Uuid::parse_str(form.appointment_id.trim())
-        .map_err(|_| bad("Das Formular ist unvollständig. Bitte öffnen Sie es neu."))?;
+        .map_err(|_| bad(lang, texts::FORM_INCOMPLETE))?;
     let appointment = Appointment {
         region_id: carer.region.clone(),
         slot_id: form.slot.clone(),
@@ -377,14 +400,10 @@ pub(super) async fn book_slot(
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => WebError::Conflict(
-                "Dieser Termin ist gerade vergeben worden. Bitte wählen Sie einen anderen.".into(),
-            ),
+            StoreError::Conflict(_) => WebError::Conflict(texts::SLOT_JUST_TAKEN.get(lang).into()),
             other => other.into(),
         })?;
-    let created = created.ok_or_else(|| {
-        bad("Dieser Termin ist nicht frei. Bitte wählen Sie einen Termin aus der Liste.")
-    })?;
+    let created = created.ok_or_else(|| bad(lang, texts::SLOT_NOT_FREE))?;
     to_booking(&created.record)
 }
 
@@ -415,110 +434,138 @@ fn cancellable(b: &Booking) -> bool {
     )
 }
 
+/// Why a ride is not planned: the planner's German as stored, or the reason in `lang`.
+fn reason_text(lang: Lang, planning: &Value) -> String {
+    if lang == Lang::De {
+        return planning["message_de"]
+            .as_str()
+            .unwrap_or(texts::NOT_PLANNED.de)
+            .to_string();
+    }
+    let code = planning["reason"].as_str().unwrap_or_default();
+    texts::REASONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(texts::NOT_PLANNED, |(_, text)| *text)
+        .get(lang)
+        .to_string()
+}
+
 /// The alternatives of a ride not served as asked, as buttons that move the ride there.
-fn alternatives(user: &WebUser, b: &Booking, tz: &str) -> Markup {
+fn alternatives(lang: Lang, user: &WebUser, b: &Booking, tz: &str) -> Markup {
     let Some(planning) = &b.planning else {
         return html! {};
     };
-    let reason = planning["message_de"]
-        .as_str()
-        .unwrap_or("Die Fahrt ist noch nicht eingeplant.");
     let options = planning["alternatives"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     html! {
-        (notice("warn", reason))
+        (notice("warn", &reason_text(lang, planning)))
         @if options.is_empty() {
-            p { "Die Zentrale ruft zurück und sucht eine Lösung." }
+            p { (texts::OFFICE_CALLS_BACK.get(lang)) }
         } @else {
-            p { "Diese Zeiten gehen:" }
+            p { (texts::THESE_TIMES.get(lang)) }
             ul class="care-alternatives" {
                 @for (i, alt) in options.iter().enumerate() {
                     li {
                         form method="post" action={ "/care/bookings/" (b.code) "/alternative" } {
                             (csrf_field(user))
                             input type="hidden" name="choice" value=(i);
-                            button type="submit" class="secondary" { (alternative_text(alt, tz)) }
+                            button type="submit" class="secondary" { (alternative_text(lang, alt, tz)) }
                         }
                     }
                 }
             }
-            p class="muted" { "Oder lassen Sie die Anfrage stehen: die Zentrale ruft zurück." }
+            p class="muted" { (texts::OR_WAIT.get(lang)) }
         }
     }
 }
 
 /// An alternative in words: the arrival for an appointment ride (its pickup window is only the
 /// request's wide range then), otherwise the pickup window.
-fn alternative_text(alt: &Value, tz: &str) -> String {
+fn alternative_text(lang: Lang, alt: &Value, tz: &str) -> String {
     let day_and_time = |at: &str| {
-        let text = local_time(at, tz);
-        let (day, time) = text.split_once(", ").unwrap_or((&text, ""));
+        let text = local_time_in(lang, at, tz);
+        let (day, time) = text
+            .split_once(DATE_TIME_SEPARATOR.get(lang))
+            .unwrap_or((&text, ""));
         (day.to_string(), time.to_string())
     };
     if let Some(arrive) = alt["arrive_by"].as_str() {
         let (day, time) = day_and_time(arrive);
-        return format!("{day}: Ankunft bis {time} Uhr");
+        return texts::ARRIVE_BY.fill(lang, &[("day", &day), ("time", &time)]);
     }
     let start = alt["pickup_window_start"].as_str().unwrap_or_default();
     let end = alt["pickup_window_end"].as_str().unwrap_or_default();
     let (day, _) = day_and_time(start);
-    let window = window_text(&(start.to_string(), end.to_string()), tz);
-    format!("{day}: Abholung {window}")
+    let window = window_text(lang, &(start.to_string(), end.to_string()), tz);
+    texts::PICKUP_WINDOW_ON.fill(lang, &[("day", &day), ("window", &window)])
 }
 
 /// `GET /care/bookings/{code}`: what, when, where, the pickup window or the alternatives, the
 /// ticket and the cancel button.
 pub(super) async fn booking_page(
     State(app): State<AppState>,
+    lang: Lang,
     user: WebUser,
     Path(code): Path<String>,
+) -> Response {
+    answer(lang, booking_markup(app, lang, user, code).await)
+}
+
+async fn booking_markup(
+    app: AppState,
+    lang: Lang,
+    user: WebUser,
+    code: String,
 ) -> Result<Markup, WebError> {
     let (_, b, region) = booking_or_404(&app, &user, code).await?;
     let title = match b.kind {
-        Kind::Ride => "Fahrt",
-        Kind::Appointment => "Beratungstermin",
+        Kind::Ride => texts::RIDE_FOR,
+        Kind::Appointment => texts::APPOINTMENT_FOR,
     };
-    Ok(page(
+    Ok(page_in(
+        lang,
+        &format!("/care/bookings/{}", b.code),
         Some(&user),
-        &format!("{title} für {}", b.resident_name),
+        &title.fill(lang, &[("name", &b.resident_name)]),
         html! {
             @if b.kind == Kind::Ride && b.status == "requested" {
-                (alternatives(&user, &b, &region.tz))
+                (alternatives(lang, &user, &b, &region.tz))
             }
             @if b.kind == Kind::Ride && b.window.is_some() && b.status != "cancelled" {
-                (notice("ok", "Die Fahrt ist gebucht."))
+                (notice("ok", texts::RIDE_BOOKED.get(lang)))
             }
-            @if let Some(text) = &b.notice {
-                (notice("warn", text))
+            @if let Some(stored) = &b.notice {
+                (notice("warn", &notice_text(lang, stored)))
             }
             @if b.outcome.as_deref() == Some("late_cancellation") {
-                (notice("warn", "Die Absage kam kurzfristig und ist als späte Absage vermerkt."))
+                (notice("warn", texts::LATE_CANCELLATION.get(lang)))
             }
             dl class="care-facts" {
-                dt { "Buchungscode" } dd class="code" { (b.code) }
-                dt { "Was" } dd { (what_text(&b)) }
-                dt { "Wann" } dd { (local_time(&b.at, &region.tz)) " Uhr" }
+                dt { (texts::BOOKING_CODE.get(lang)) } dd class="code" { bdi { (b.code) } }
+                dt { (texts::WHAT.get(lang)) } dd { (what_text(lang, &b)) }
+                dt { (texts::WHEN.get(lang)) } dd { (at_clock(lang, &b.at, &region.tz)) }
                 @if b.kind == Kind::Ride {
-                    dt { "Abholung" } dd { (b.from) }
-                    dt { "Abholzeit" } dd {
-                        @if let Some(window) = &b.window { "zwischen " (window_text(window, &region.tz)) }
-                        @else { "noch offen" }
+                    dt { (texts::PICKUP.get(lang)) } dd { (place_text(lang, &b.from)) }
+                    dt { (texts::PICKUP_TIME.get(lang)) } dd {
+                        @if let Some(window) = &b.window { (between_text(lang, window, &region.tz)) }
+                        @else { (texts::NOT_KNOWN_YET.get(lang)) }
                     }
                 } @else {
-                    dt { "Wo" } dd { (b.from) }
+                    dt { (texts::WHERE.get(lang)) } dd { (place_text(lang, &b.from)) }
                 }
-                dt { "Stand" } dd { (status_text(b.kind, &b.status)) }
+                dt { (texts::STATUS.get(lang)) } dd { (status_text(lang, b.kind, &b.status)) }
             }
-            p { a class="button" href={ "/care/tickets/" (b.code) ".pdf" } { "Fahrschein als PDF (drucken oder speichern)" } }
+            p { a class="button" href={ "/care/tickets/" (b.code) ".pdf" } { (texts::TICKET_PDF.get(lang)) } }
             @if cancellable(&b) {
-                form method="post" action={ "/care/bookings/" (b.code) "/cancel" } data-confirm="Wirklich absagen?" {
+                form method="post" action={ "/care/bookings/" (b.code) "/cancel" } data-confirm=(texts::REALLY_CANCEL.get(lang)) {
                     (csrf_field(&user))
-                    button type="submit" class="danger" { "Absagen" }
+                    button type="submit" class="danger" { (texts::CANCEL.get(lang)) }
                 }
             }
-            p { a href={ "/care/people/" (b.resident_id) } { "Zurück zu " (b.resident_name) } }
+            p { a href={ "/care/people/" (b.resident_id) } { (texts::BACK_TO.fill(lang, &[("name", &b.resident_name)])) } }
         },
     ))
 }
@@ -533,16 +580,27 @@ pub(super) struct Empty {}
 /// stops or slot, audit and change log).
 pub(super) async fn cancel(
     State(app): State<AppState>,
+    lang: Lang,
     Path(code): Path<String>,
-    CsrfForm(user, Empty {}): CsrfForm<Empty>,
+    form: Result<CsrfForm<Empty>, WebError>,
+) -> Response {
+    answer(lang, take_cancel(app, lang, code, form).await)
+}
+
+async fn take_cancel(
+    app: AppState,
+    lang: Lang,
+    code: String,
+    form: Result<CsrfForm<Empty>, WebError>,
 ) -> Result<Response, WebError> {
+    let (user, Empty {}) = sent_form(lang, form)?;
     let (_, b, _) = booking_or_404(&app, &user, code).await?;
     if b.status == "cancelled" {
         return Ok(Redirect::to(&format!("/care/bookings/{}", b.code)).into_response());
     }
     if !cancellable(&b) {
         return Err(WebError::Conflict(
-            "Dieser Termin hat schon stattgefunden und kann nicht mehr abgesagt werden.".into(),
+            texts::TOO_LATE_TO_CANCEL.get(lang).into(),
         ));
     }
     let who = user.who();
@@ -579,18 +637,29 @@ fn moved_appointment(alt: &Value, appointment: &str, tz: &str) -> Option<Instant
 /// alternative; it is planned again at once.
 pub(super) async fn take_alternative(
     State(app): State<AppState>,
+    lang: Lang,
     Path(code): Path<String>,
-    CsrfForm(user, form): CsrfForm<AlternativeForm>,
+    form: Result<CsrfForm<AlternativeForm>, WebError>,
+) -> Response {
+    answer(lang, move_to_alternative(app, lang, code, form).await)
+}
+
+async fn move_to_alternative(
+    app: AppState,
+    lang: Lang,
+    code: String,
+    form: Result<CsrfForm<AlternativeForm>, WebError>,
 ) -> Result<Response, WebError> {
+    let (user, form) = sent_form(lang, form)?;
     let (_, b, region) = booking_or_404(&app, &user, code).await?;
     let alt = b
         .planning
         .as_ref()
         .filter(|_| b.kind == Kind::Ride && b.status == "requested")
         .and_then(|p| p["alternatives"].get(form.choice).cloned())
-        .ok_or_else(|| bad("Diese Möglichkeit gibt es nicht mehr."))?;
-    let at = moved_appointment(&alt, &b.at, &region.tz)
-        .ok_or_else(|| bad("Diese Möglichkeit gibt es nicht mehr."))?;
+        .ok_or_else(|| bad(lang, texts::OPTION_GONE))?;
+    let at =
+        moved_appointment(&alt, &b.at, &region.tz).ok_or_else(|| bad(lang, texts::OPTION_GONE))?;
     let mut patch = Map::new();
     patch.insert("appointment_at".into(), json!(at.text()));
     let who: Who = user.who();
@@ -598,6 +667,6 @@ pub(super) async fn take_alternative(
     app.store
         .run(move |conn| records::update::<RideRequest>(conn, &who, &id, patch))
         .await
-        .map_err(ride_refusal)?;
+        .map_err(|e| ride_refusal(lang, e))?;
     Ok(Redirect::to(&format!("/care/bookings/{}", b.code)).into_response())
 }

@@ -13,43 +13,48 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::super::error::WebError;
+use super::super::i18n::{Lang, local_time_in};
 use super::super::layout::{csrf_field, input, notice, page, select};
 use super::super::session::{CsrfForm, WebUser};
 use super::super::{RegionQuery, chosen_region, local_time, percent_encode, regions};
-use super::{Carer, OwnRequest, carer};
+use super::{Carer, OwnRequest, answer, carer, sent_form, texts};
 use crate::api::AppState;
 use crate::domain::common::Instant;
 use crate::domain::{CaregiverLink, ConsentHow, Role};
 use crate::store::logs::{self, Action, Who};
 use crate::store::{StoreError, StoreResult, now_text, records};
 
-/// What a caregiver reads after asking, whatever the request matched.
-pub(super) const REQUESTED_TEXT: &str = "Danke! Ihre Anfrage ist eingegangen. Die Zentrale fragt \
-     die Person, ob sie einverstanden ist. Danach sehen Sie die Person hier.";
 /// Open requests a caregiver may have at once (keeps typing numbers at random pointless).
 const MAX_PENDING: i64 = 10;
 /// Longest name taken.
 const MAX_NAME: usize = 80;
 
 /// The request form and the caregiver's open or refused requests.
-pub(super) fn request_form(user: &WebUser, requests: &[OwnRequest], tz: &str) -> Markup {
+pub(super) fn request_form(
+    lang: Lang,
+    user: &WebUser,
+    requests: &[OwnRequest],
+    tz: &str,
+) -> Markup {
     html! {
         section class="care-request" aria-labelledby="anfrage" {
-            h2 id="anfrage" { "Eine Person hinzufügen" }
-            p { "Die Nummer steht auf jedem Fahrschein der Person. Die Zentrale fragt die Person, ob sie einverstanden ist." }
+            h2 id="anfrage" { (texts::ADD_PERSON.get(lang)) }
+            p { (texts::ADD_PERSON_INTRO.get(lang)) }
             form method="post" action="/care/link-requests" class="care-form" {
                 (csrf_field(user))
-                (input("number", "Nummer der Person", "text", "", true, Some("Zum Beispiel 482-913-7")))
-                (input("name", "Vor- und Nachname der Person", "text", "", true, None))
-                button type="submit" { "Anfrage senden" }
+                (input("number", texts::PERSON_NUMBER.get(lang), "text", "", true, Some(texts::NUMBER_EXAMPLE.get(lang))))
+                (input("name", texts::PERSON_NAME.get(lang), "text", "", true, None))
+                button type="submit" { (texts::SEND_REQUEST.get(lang)) }
             }
             @if !requests.is_empty() {
-                h3 { "Ihre Anfragen" }
+                h3 { (texts::YOUR_REQUESTS.get(lang)) }
                 ul {
                     @for r in requests {
                         li {
-                            (r.name) ", Nummer " (r.number) " (" (local_time(&r.at, tz)) "): "
-                            @if r.status == "pending" { "wartet auf Zustimmung" } @else { strong { "nicht bestätigt" } }
+                            (r.name) ", " (texts::NUMBER.get(lang)) " " bdi { (r.number) }
+                            " (" (local_time_in(lang, &r.at, tz)) "): "
+                            @if r.status == "pending" { (texts::WAITING_FOR_CONSENT.get(lang)) }
+                            @else { strong { (texts::NOT_CONFIRMED.get(lang)) } }
                         }
                     }
                 }
@@ -167,25 +172,29 @@ fn store_request(
 /// `POST /care/link-requests`: the same answer whether number and name matched or not.
 pub(super) async fn request(
     State(app): State<AppState>,
-    CsrfForm(user, form): CsrfForm<RequestForm>,
+    lang: Lang,
+    form: Result<CsrfForm<RequestForm>, WebError>,
+) -> Response {
+    answer(lang, take_request(app, lang, form).await)
+}
+
+async fn take_request(
+    app: AppState,
+    lang: Lang,
+    form: Result<CsrfForm<RequestForm>, WebError>,
 ) -> Result<Response, WebError> {
+    let (user, form) = sent_form(lang, form)?;
     let carer = carer(&user)?;
     let name = form.name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(WebError::BadRequest(format!(
-            "Bitte geben Sie den Namen der Person ein (höchstens {MAX_NAME} Zeichen)."
-        )));
+        return Err(WebError::BadRequest(
+            texts::REQUEST_NAME_PROBLEM.fill(lang, &[("max", &MAX_NAME.to_string())]),
+        ));
     }
     let number = form
         .number
         .parse::<protocol::ResidentNumber>()
-        .map_err(|_| {
-            WebError::BadRequest(
-                "Diese Nummer ist nicht richtig geschrieben. Sie hat sieben Ziffern, zum Beispiel \
-                 482-913-7, und steht auf dem Fahrschein."
-                    .into(),
-            )
-        })?
+        .map_err(|_| WebError::BadRequest(texts::REQUEST_NUMBER_PROBLEM.get(lang).into()))?
         .compact();
     let who = user.who();
     let stored = app
@@ -193,10 +202,9 @@ pub(super) async fn request(
         .run(move |conn| store_request(conn, &who, &carer, &number, &name))
         .await?;
     if !stored {
-        return Err(WebError::BadRequest(format!(
-            "Sie haben schon {MAX_PENDING} offene Anfragen. Bitte warten Sie, bis die Zentrale \
-             sie bearbeitet hat."
-        )));
+        return Err(WebError::BadRequest(
+            texts::TOO_MANY_REQUESTS.fill(lang, &[("max", &MAX_PENDING.to_string())]),
+        ));
     }
     Ok(Redirect::to("/care?requested=1").into_response())
 }

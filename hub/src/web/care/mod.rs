@@ -3,6 +3,9 @@
 //! `/console/link-requests`), and booking, seeing and cancelling rides and counselling
 //! appointments for the people a caregiver is linked to, with a ticket PDF.
 //!
+//! Every caregiver page is in the reader's language (German first; `texts.rs`, `web/i18n.rs`),
+//! with the language links, and so are its refusals ([`answer`]).
+//!
 //! A caregiver sees a resident only through a live caregiver link. Every address that names a
 //! resident or a booking of anyone else is answered 404, exactly like one that does not exist,
 //! so the pages never tell whether a person or a booking is there.
@@ -10,10 +13,15 @@
 mod bookings;
 mod links;
 mod register;
+mod texts;
 mod ticket;
+
+pub(crate) use register::username_of;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use maud::{Markup, html};
@@ -22,10 +30,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::WebError;
-use super::layout::{notice, page};
-use super::local_time;
-use super::session::WebUser;
+use super::i18n::{self, CLOCK, Lang, local_time_in};
+use super::layout::{notice, page_in};
+use super::session::{CsrfForm, WebUser};
 use crate::api::AppState;
+use crate::api::error::REQUEST_ID;
 use crate::domain::Role;
 use crate::store::StoreResult;
 use crate::store::logs::{self, Action, Who};
@@ -33,6 +42,7 @@ use crate::store::logs::{self, Action, Who};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/care", get(home))
+        .route("/care/language", get(i18n::choose))
         .route(
             "/care/register",
             get(register::form_page).post(register::register),
@@ -75,6 +85,77 @@ fn carer(user: &WebUser) -> Result<Carer, WebError> {
             region: region.clone(),
         }),
         _ => Err(WebError::Forbidden),
+    }
+}
+
+/// A caregiver page's answer: the page, or why not in the reader's language. Log-in and other
+/// redirects stay as [`WebError`] makes them.
+fn answer<T: IntoResponse>(lang: Lang, result: Result<T, WebError>) -> Response {
+    match result {
+        Ok(done) => done.into_response(),
+        Err(e) => refusal(lang, e),
+    }
+}
+
+/// The error page of a caregiver page in `lang`: the same status and meaning as the German error
+/// pages of `web/error.rs`; texts made by the caregiver pages themselves are already translated.
+fn refusal(lang: Lang, e: WebError) -> Response {
+    let (status, title, text) = match e {
+        WebError::LoginRequired { .. } | WebError::Redirect(_) => return e.into_response(),
+        WebError::Forbidden => (
+            StatusCode::FORBIDDEN,
+            texts::FORBIDDEN_TITLE,
+            texts::FORBIDDEN.get(lang).to_string(),
+        ),
+        WebError::NotFound => (
+            StatusCode::NOT_FOUND,
+            texts::NOT_FOUND_TITLE,
+            texts::NOT_FOUND.get(lang).to_string(),
+        ),
+        WebError::BadRequest(text) => (StatusCode::BAD_REQUEST, texts::BAD_REQUEST_TITLE, text),
+        WebError::CsrfFailed => (
+            StatusCode::FORBIDDEN,
+            texts::FORBIDDEN_TITLE,
+            texts::FORM_EXPIRED.get(lang).to_string(),
+        ),
+        WebError::Conflict(text) => (StatusCode::CONFLICT, texts::CONFLICT_TITLE, text),
+        WebError::Internal(detail) => {
+            let id = REQUEST_ID.try_with(Clone::clone).unwrap_or_default();
+            tracing::error!(request_id = %id, "web page failed: {detail}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                texts::ERROR_TITLE,
+                texts::INTERNAL.fill(lang, &[("id", &id)]),
+            )
+        }
+    };
+    let body = page_in(
+        lang,
+        "/care",
+        None,
+        title.get(lang),
+        html! {
+            p role="alert" { (text) }
+            p { a href="/" { (texts::TO_START.get(lang)) } }
+        },
+    );
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// A caregiver's form as sent; a body that does not parse is refused in the reader's language
+/// (the parser's own words are German and technical).
+fn sent_form<T>(lang: Lang, form: Result<CsrfForm<T>, WebError>) -> Result<(WebUser, T), WebError> {
+    match form {
+        Ok(CsrfForm(user, value)) => Ok((user, value)),
+        Err(WebError::BadRequest(_)) => Err(WebError::BadRequest(
+            texts::FORM_BROKEN.get(lang).to_string(),
+        )),
+        Err(e) => Err(e),
     }
 }
 
@@ -199,25 +280,53 @@ struct Booking {
     /// The appointment (ride) or the slot's start (counselling), RFC 3339.
     at: String,
     /// Where the ride starts, or where the counselling takes place.
-    from: String,
-    /// Where the ride goes (empty for counselling).
-    to: String,
+    from: Place,
+    /// Where the ride goes (nowhere for counselling).
+    to: Place,
     window: Option<(String, String)>,
     /// A ride not served as asked: reason and alternatives.
     planning: Option<Value>,
     outcome: Option<String>,
-    /// A notice given with a ride's booking (the no-show warning), German.
-    notice: Option<String>,
+    /// A notice given with a ride's booking (the no-show warning), as stored.
+    notice: Option<Value>,
     /// The counselling topic.
     topic: Option<String>,
 }
 
+/// Where a booking starts, goes or takes place; its words depend on the reader's language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Place {
+    /// The resident's home, at this street.
+    Home(String),
+    /// A destination or stop, by its name (and address).
+    Named(String),
+    /// The IMBUS counselling bus at a stop of a village.
+    Imbus { stop: String, village: String },
+    /// Consultation hours at a village's Dorfpunkt.
+    Kiosk(String),
+    /// No place (the second place of an appointment).
+    None,
+}
+
+/// A place as the reader of `lang` reads it.
+fn place_text(lang: Lang, place: &Place) -> String {
+    match place {
+        Place::Home(street) => texts::HOME.fill(lang, &[("street", street)]),
+        Place::Named(name) => name.clone(),
+        Place::Imbus { stop, village } => {
+            texts::IMBUS_PLACE.fill(lang, &[("stop", stop), ("village", village)])
+        }
+        Place::Kiosk(village) => texts::KIOSK_PLACE.fill(lang, &[("village", village)]),
+        Place::None => String::new(),
+    }
+}
+
 const RIDE_SQL: &str = "SELECT r.id, r.booking_code, r.resident_id, p.name, p.kiosk_number,
         r.status, COALESCE(r.appointment_at, r.pickup_at),
-        CASE WHEN r.from_home = 1 THEN 'Zuhause, ' || p.street ELSE COALESCE(fd.name, fs.name) END,
-        CASE WHEN r.to_home = 1 THEN 'Zuhause, ' || p.street
-             ELSE COALESCE(td.name || ', ' || td.street || ', ' || td.city, ts.name) END,
-        r.pickup_window_start, r.pickup_window_end, r.planning, r.outcome, r.notice
+        COALESCE(fd.name, fs.name),
+        COALESCE(td.name || ', ' || td.street || ', ' || td.city, ts.name),
+        r.pickup_window_start, r.pickup_window_end, r.planning, r.outcome, r.notice,
+        r.from_home, r.to_home, p.street
     FROM ride_requests r
     JOIN residents p ON p.id = r.resident_id
     JOIN caregiver_links l ON l.resident_id = r.resident_id AND l.archived_at IS NULL
@@ -231,6 +340,14 @@ fn ride_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Booking> {
     let start: Option<String> = r.get(9)?;
     let end: Option<String> = r.get(10)?;
     let planning: Option<String> = r.get(11)?;
+    let street: String = r.get(16)?;
+    let place = |home: bool, name: Option<String>| {
+        if home {
+            Place::Home(street.clone())
+        } else {
+            Place::Named(name.unwrap_or_default())
+        }
+    };
     Ok(Booking {
         kind: Kind::Ride,
         id: r.get(0)?,
@@ -240,25 +357,21 @@ fn ride_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Booking> {
         resident_number: number_text(r.get(4)?),
         status: r.get(5)?,
         at: r.get(6)?,
-        from: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-        to: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+        from: place(r.get(14)?, r.get(7)?),
+        to: place(r.get(15)?, r.get(8)?),
         window: start.zip(end),
         planning: planning.and_then(|p| serde_json::from_str(&p).ok()),
         outcome: r.get(12)?,
         notice: r
             .get::<_, Option<String>>(13)?
             .and_then(|n| serde_json::from_str::<Value>(&n).ok())
-            .and_then(|n| n["message_de"].as_str().map(str::to_string)),
+            .filter(|n| n["message_de"].is_string()),
         topic: None,
     })
 }
 
 const APPOINTMENT_SQL: &str = "SELECT a.id, a.booking_code, a.resident_id, p.name, p.kiosk_number,
-        a.status, a.starts_at,
-        CASE WHEN iv.id IS NOT NULL
-             THEN 'IMBUS-Beratungsbus, ' || s.name || ', ' || v.name
-             ELSE 'Sprechstunde am Dorfpunkt, ' || v.name END,
-        a.topic
+        a.status, a.starts_at, iv.id IS NOT NULL, s.name, v.name, a.topic
     FROM appointments a
     JOIN residents p ON p.id = a.resident_id
     JOIN caregiver_links l ON l.resident_id = a.resident_id AND l.archived_at IS NULL
@@ -269,6 +382,15 @@ const APPOINTMENT_SQL: &str = "SELECT a.id, a.booking_code, a.resident_id, p.nam
     WHERE l.caregiver_id = ?1 AND p.archived_at IS NULL";
 
 fn appointment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Booking> {
+    let village: String = r.get(9)?;
+    let from = if r.get::<_, bool>(7)? {
+        Place::Imbus {
+            stop: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+            village,
+        }
+    } else {
+        Place::Kiosk(village)
+    };
     Ok(Booking {
         kind: Kind::Appointment,
         id: r.get(0)?,
@@ -278,13 +400,13 @@ fn appointment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Booking> {
         resident_number: number_text(r.get(4)?),
         status: r.get(5)?,
         at: r.get(6)?,
-        from: r.get(7)?,
-        to: String::new(),
+        from,
+        to: Place::None,
         window: None,
         planning: None,
         outcome: None,
         notice: None,
-        topic: r.get(8)?,
+        topic: r.get(10)?,
     })
 }
 
@@ -378,74 +500,114 @@ fn booking_by_code(
     Ok(booking)
 }
 
-/// A booking's status in plain German.
-fn status_text(kind: Kind, status: &str) -> &'static str {
-    match (kind, status) {
-        (_, "cancelled") => "Abgesagt",
-        (Kind::Ride, "requested") => "Angefragt, noch ohne Abholzeit",
-        (Kind::Ride, "planned" | "confirmed") => "Bestätigt",
-        (Kind::Ride, "picked_up") => "Unterwegs",
-        (Kind::Ride, "done") => "Gefahren",
-        (_, "no_show") => "Nicht angetroffen",
-        (Kind::Appointment, "booked") => "Gebucht",
-        (Kind::Appointment, "attended") => "Wahrgenommen",
-        _ => "Unbekannt",
-    }
+/// A booking's status in plain words.
+fn status_text(lang: Lang, kind: Kind, status: &str) -> &'static str {
+    let text = match (kind, status) {
+        (_, "cancelled") => texts::CANCELLED,
+        (Kind::Ride, "requested") => texts::REQUESTED_NO_TIME,
+        (Kind::Ride, "planned" | "confirmed") => texts::CONFIRMED,
+        (Kind::Ride, "picked_up") => texts::ON_THE_WAY,
+        (Kind::Ride, "done") => texts::DRIVEN,
+        (_, "no_show") => texts::NO_SHOW,
+        (Kind::Appointment, "booked") => texts::BOOKED,
+        (Kind::Appointment, "attended") => texts::ATTENDED,
+        _ => texts::UNKNOWN,
+    };
+    text.get(lang)
 }
 
-/// A counselling topic in German.
-fn topic_text(topic: &str) -> &'static str {
-    match topic {
-        "health" => "Gesundheit",
-        "care" => "Pflege",
-        "money" => "Geld und Anträge",
-        "housing" => "Wohnen",
-        "loneliness" => "Einsamkeit",
-        "addiction" => "Sucht",
-        "family" => "Familie",
-        _ => "Sonstiges",
-    }
+/// A counselling topic in words ("other" for a code not known).
+fn topic_text(lang: Lang, topic: &str) -> &'static str {
+    let known = texts::TOPICS.iter().find(|(code, _)| *code == topic);
+    let (_, other) = texts::TOPICS[texts::TOPICS.len() - 1];
+    known.map_or(other, |(_, text)| *text).get(lang)
+}
+
+/// The clock time of an instant in the region ("07:40").
+fn clock_time(at: &str, tz: &str) -> String {
+    super::local_time(at, tz)
+        .rsplit(", ")
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The pickup window as people read it: "07:40 bis 07:55 Uhr".
-fn window_text(window: &(String, String), tz: &str) -> String {
-    let time = |at: &str| {
-        local_time(at, tz)
-            .rsplit(", ")
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    };
-    format!("{} bis {} Uhr", time(&window.0), time(&window.1))
+fn window_text(lang: Lang, window: &(String, String), tz: &str) -> String {
+    let (start, end) = (clock_time(&window.0, tz), clock_time(&window.1, tz));
+    texts::WINDOW.fill(lang, &[("start", &start), ("end", &end)])
+}
+
+/// The pickup window after "Abholzeit": "zwischen 07:40 bis 07:55 Uhr".
+fn between_text(lang: Lang, window: &(String, String), tz: &str) -> String {
+    let (start, end) = (clock_time(&window.0, tz), clock_time(&window.1, tz));
+    texts::BETWEEN.fill(lang, &[("start", &start), ("end", &end)])
 }
 
 /// What a booking is, in a few words.
-fn what_text(b: &Booking) -> String {
+fn what_text(lang: Lang, b: &Booking) -> String {
     match b.kind {
-        Kind::Ride => format!("Fahrt zu {}", b.to),
-        Kind::Appointment => format!(
-            "Beratung ({})",
-            topic_text(b.topic.as_deref().unwrap_or_default())
+        Kind::Ride => texts::RIDE_TO.fill(lang, &[("to", &place_text(lang, &b.to))]),
+        Kind::Appointment => texts::COUNSELLING_ABOUT.fill(
+            lang,
+            &[(
+                "topic",
+                topic_text(lang, b.topic.as_deref().unwrap_or_default()),
+            )],
         ),
     }
 }
 
+/// The notice stored with a ride's booking in `lang`: German as stored, the known kinds
+/// translated, anything else German.
+fn notice_text(lang: Lang, notice: &Value) -> String {
+    let german = notice["message_de"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if lang == Lang::De {
+        return german;
+    }
+    match notice["code"].as_str() {
+        Some("caregiver_only") => texts::CAREGIVER_ONLY.get(lang).to_string(),
+        Some("no_show_warning") => {
+            // The stored notice names the rule's limit only in its sentences.
+            let limit = notice["message_en"]
+                .as_str()
+                .and_then(|en| en.split("After ").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse::<u32>().ok());
+            match (notice["no_shows"].as_u64(), limit) {
+                (Some(n), Some(max)) => texts::NO_SHOW_WARNING
+                    .fill(lang, &[("n", &n.to_string()), ("max", &max.to_string())]),
+                _ => german,
+            }
+        }
+        _ => german,
+    }
+}
+
+/// A clock time with "Uhr" in German.
+fn at_clock(lang: Lang, at: &str, tz: &str) -> String {
+    format!("{}{}", local_time_in(lang, at, tz), CLOCK.get(lang))
+}
+
 /// One booking as a card with its time, place, state and a link to its page.
-fn booking_card(b: &Booking, tz: &str) -> Markup {
+fn booking_card(lang: Lang, b: &Booking, tz: &str) -> Markup {
     html! {
         li class="care-booking" {
-            p class="care-when" { (local_time(&b.at, tz)) }
-            p { strong { (what_text(b)) } }
+            p class="care-when" { (local_time_in(lang, &b.at, tz)) }
+            p { strong { (what_text(lang, b)) } }
             @if b.kind == Kind::Ride {
                 @if let Some(window) = &b.window {
-                    p { "Abholung: " (window_text(window, tz)) }
+                    p { (texts::PICKUP_AT.fill(lang, &[("window", &window_text(lang, window, tz))])) }
                 } @else {
-                    p class="status-warn" { "Noch keine Abholzeit" }
+                    p class="status-warn" { (texts::NO_PICKUP_TIME.get(lang)) }
                 }
             } @else {
-                p { (b.from) }
+                p { (place_text(lang, &b.from)) }
             }
-            p { a href={ "/care/bookings/" (b.code) } { "Ansehen, Fahrschein oder absagen" span class="care-sr" { ": " (b.code) } } }
+            p { a href={ "/care/bookings/" (b.code) } { (texts::OPEN_BOOKING.get(lang)) span class="care-sr" { ": " (b.code) } } }
         }
     }
 }
@@ -488,8 +650,18 @@ struct HomeQuery {
 /// ask for a new person.
 async fn home(
     State(app): State<AppState>,
+    lang: Lang,
     user: WebUser,
     Query(q): Query<HomeQuery>,
+) -> Response {
+    answer(lang, home_page(app, lang, user, q).await)
+}
+
+async fn home_page(
+    app: AppState,
+    lang: Lang,
+    user: WebUser,
+    q: HomeQuery,
 ) -> Result<Markup, WebError> {
     let carer = carer(&user)?;
     let who = user.who();
@@ -503,59 +675,72 @@ async fn home(
             Ok((region, people, bookings, requests))
         })
         .await?;
-    Ok(page(
+    Ok(page_in(
+        lang,
+        "/care",
         Some(&user),
-        "Meine Personen",
+        i18n::NAV_CARE.get(lang),
         html! {
             @if q.welcome.is_some() {
-                (notice("ok", &format!("Willkommen! Ihr Konto ist angelegt. Ihr Benutzername zum Anmelden: {}", user.username)))
+                (notice("ok", &texts::WELCOME.fill(lang, &[("username", &user.username)])))
             }
             @if q.requested.is_some() {
-                (notice("ok", links::REQUESTED_TEXT))
+                (notice("ok", texts::REQUESTED.get(lang)))
             }
             @if people.is_empty() {
-                p { "Sie haben noch keine Personen. Fragen Sie unten nach einer Person." }
+                p { (texts::NO_PEOPLE.get(lang)) }
             }
             @for person in &people {
                 section class="care-person" aria-labelledby={ "p-" (person.id) } {
                     h2 id={ "p-" (person.id) } { (person.name) }
-                    p class="muted" { (person.street) ", " (person.village)
-                        @if let Some(number) = &person.number { " · Nummer " (number) } }
-                    (person_bookings(&bookings, &person.id, &region.tz))
-                    (person_actions(person))
+                    (person_address(lang, person))
+                    (person_bookings(lang, &bookings, &person.id, &region.tz))
+                    (person_actions(lang, person))
                 }
             }
-            (links::request_form(&user, &requests, &region.tz))
+            (links::request_form(lang, &user, &requests, &region.tz))
             @if let Some(phone) = &region.phone {
-                p class="muted" { "Fragen? Zentrale " (region.name) ": " a href={ "tel:" (phone) } { (phone) } }
+                p class="muted" { (texts::QUESTIONS.fill(lang, &[("region", &region.name)])) a href={ "tel:" (phone) } dir="ltr" { (phone) } }
             }
-            p class="muted" { "Ihr Benutzername zum Anmelden: " span class="code" { (user.username) } }
+            p class="muted" { (texts::YOUR_USERNAME.get(lang)) span class="code" dir="ltr" { (user.username) } }
         },
     ))
 }
 
-fn person_bookings(bookings: &[Booking], resident: &str, tz: &str) -> Markup {
+/// A person's address and number, under their name.
+fn person_address(lang: Lang, person: &Person) -> Markup {
+    html! {
+        p class="muted" { (person.street) ", " (person.village)
+            @if let Some(number) = &person.number {
+                " · " (texts::NUMBER.get(lang)) " " bdi { (number) }
+            }
+        }
+    }
+}
+
+fn person_bookings(lang: Lang, bookings: &[Booking], resident: &str, tz: &str) -> Markup {
     let own: Vec<&Booking> = bookings
         .iter()
         .filter(|b| b.resident_id == resident)
         .collect();
     html! {
         @if own.is_empty() {
-            p { "Keine Fahrten oder Termine geplant." }
+            p { (texts::NOTHING_PLANNED.get(lang)) }
         } @else {
             ul class="care-bookings" {
-                @for b in own { (booking_card(b, tz)) }
+                @for b in own { (booking_card(lang, b, tz)) }
             }
         }
     }
 }
 
-fn person_actions(person: &Person) -> Markup {
+fn person_actions(lang: Lang, person: &Person) -> Markup {
+    let for_name = texts::FOR_NAME.fill(lang, &[("name", &person.name)]);
     html! {
         p class="care-actions" {
-            a class="button" href={ "/care/people/" (person.id) "/ride" } { "Fahrt buchen" span class="care-sr" { " für " (person.name) } }
+            a class="button" href={ "/care/people/" (person.id) "/ride" } { (texts::BOOK_RIDE.get(lang)) span class="care-sr" { (for_name) } }
             " "
-            a class="button secondary" href={ "/care/people/" (person.id) "/counselling" } { "Beratung buchen" span class="care-sr" { " für " (person.name) } }
+            a class="button secondary" href={ "/care/people/" (person.id) "/counselling" } { (texts::BOOK_COUNSELLING.get(lang)) span class="care-sr" { (for_name) } }
         }
     }
 }
@@ -563,8 +748,18 @@ fn person_actions(person: &Person) -> Markup {
 /// `/care/people/{id}`: one person with their upcoming bookings.
 async fn person_page(
     State(app): State<AppState>,
+    lang: Lang,
     user: WebUser,
     Path(resident): Path<String>,
+) -> Response {
+    answer(lang, person_markup(app, lang, user, resident).await)
+}
+
+async fn person_markup(
+    app: AppState,
+    lang: Lang,
+    user: WebUser,
+    resident: String,
 ) -> Result<Markup, WebError> {
     let carer = carer(&user)?;
     let who = user.who();
@@ -580,15 +775,67 @@ async fn person_page(
         })
         .await?;
     let person = person.ok_or(WebError::NotFound)?;
-    Ok(page(
+    Ok(page_in(
+        lang,
+        &format!("/care/people/{}", person.id),
         Some(&user),
         &person.name,
         html! {
-            p class="muted" { (person.street) ", " (person.village)
-                @if let Some(number) = &person.number { " · Nummer " (number) } }
-            (person_bookings(&bookings, &person.id, &region.tz))
-            (person_actions(&person))
-            p { a href="/care" { "Zurück zu meinen Personen" } }
+            (person_address(lang, &person))
+            (person_bookings(lang, &bookings, &person.id, &region.tz))
+            (person_actions(lang, &person))
+            p { a href="/care" { (texts::BACK_TO_PEOPLE.get(lang)) } }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_topic_of_the_form_is_a_domain_topic_with_its_own_words() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (code, text) in texts::TOPICS {
+            let topic: Result<crate::domain::counselling::Topic, _> =
+                serde_json::from_value(serde_json::json!(code));
+            assert!(topic.is_ok(), "{code}");
+            for lang in Lang::ALL {
+                assert_eq!(topic_text(lang, code), text.get(lang), "{code}");
+                assert!(seen.insert((lang.tag(), text.get(lang))), "{code} twice");
+            }
+        }
+        assert_eq!(topic_text(Lang::De, "money"), "Geld und Anträge");
+        assert_eq!(topic_text(Lang::Tr, "unknown"), "Diğer");
+    }
+
+    #[test]
+    fn a_no_show_warning_is_translated_with_its_numbers() {
+        let rules = crate::rides::rules::RideRules {
+            target_groups: Vec::new(),
+            late_cancel_hours: 24,
+            no_show_warning_at: 2,
+            no_show_caregiver_only_at: 4,
+            no_show_window_days: 180,
+            early_minutes: 30.0,
+            series_horizon_days: 28,
+            replan_at: chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+            replan_seconds: 30.0,
+        };
+        let notice = crate::rides::rules::check_no_shows(
+            &rules,
+            crate::rides::rules::Standing::Warned { no_shows: 2 },
+            None,
+        )
+        .expect("a warning")
+        .expect("a notice");
+        let de = notice_text(Lang::De, &notice);
+        assert!(de.starts_with("Sie sind 2 Mal"), "{de}");
+        let uk = notice_text(Lang::Uk, &notice);
+        assert!(uk.starts_with("Пропущено поїздок: 2."), "{uk}");
+        let max = rules.no_show_caregiver_only_at.to_string();
+        assert!(uk.contains(&format!("Після {max} пропусків")), "{uk}");
+        let other = serde_json::json!({"code": "new_kind", "message_de": "Neu."});
+        assert_eq!(notice_text(Lang::Ar, &other), "Neu.");
+    }
 }

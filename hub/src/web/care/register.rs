@@ -1,7 +1,8 @@
 //! Registration of a caregiver (`/care/register`, no log-in yet): the caregiver record and its
 //! account are made in one transaction, then the person is logged in. The form is protected like
 //! the log-in form: a token in the `__Host-` pre-session cookie, the same in a hidden field, and
-//! the request's origin must be the hub.
+//! the request's origin must be the hub. The page is in the reader's language, and says that the
+//! e-mail address is what one logs in with (the log-in maps it to the account name).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,12 +13,14 @@ use rusqlite::{Connection, params};
 use serde::Deserialize;
 
 use super::super::error::WebError;
-use super::super::layout::{input, notice, page, select};
-use super::super::login::password_problem;
+use super::super::i18n::{self, Lang};
+use super::super::layout::{input, notice, page_in, select};
+use super::super::login::password_problem_in;
 use super::super::regions;
 use super::super::session::{
     self, COOKIE, LOGIN_COOKIE, check_csrf, cookie, form_bytes, parse_form,
 };
+use super::{answer, texts};
 use crate::accounts;
 use crate::api::AppState;
 use crate::api::error::REQUEST_ID;
@@ -53,8 +56,9 @@ struct RegisterForm {
 }
 
 /// The account name of an e-mail address. Account names allow only `a-z 0-9 . _ -`, so the `@`
-/// becomes `-at-` and any other character `-`; the person is told the result.
-fn username_of(email: &str) -> String {
+/// becomes `-at-` and any other character `-`; the person is told the result, and the log-in
+/// applies the same mapping to a name typed with an `@`.
+pub(crate) fn username_of(email: &str) -> String {
     email
         .to_lowercase()
         .replace('@', "-at-")
@@ -70,38 +74,37 @@ fn username_of(email: &str) -> String {
 }
 
 fn form(
+    lang: Lang,
     token: &str,
     all_regions: &[(String, String)],
     sent: &RegisterForm,
     problem: Option<&str>,
 ) -> Markup {
-    page(
+    page_in(
+        lang,
+        "/care/register",
         None,
-        "Als Kümmerer:in registrieren",
+        i18n::REGISTER_AS_CAREGIVER.get(lang),
         html! {
-            p { "Hier können Sie Fahrten und Beratungstermine für Menschen buchen, die selbst kein Internet nutzen." }
+            p { (texts::REGISTER_INTRO.get(lang)) }
             @if let Some(problem) = problem { (notice("error", problem)) }
             form method="post" action="/care/register" class="care-form" {
                 input type="hidden" name="_csrf" value=(token);
-                (select("region", "Ihre Region", all_regions, &sent.region, true))
-                (input("name", "Ihr Vor- und Nachname", "text", &sent.name, true, None))
-                (input("email", "Ihre E-Mail-Adresse", "email", &sent.email, true,
-                       Some("Damit melden Sie sich später an.")))
-                (input("phone", "Ihre Telefonnummer (freiwillig)", "tel", &sent.phone, false,
-                       Some("Damit die Zentrale Sie bei Fragen anrufen kann.")))
-                (input("password", "Passwort", "password", "", true, Some("Mindestens 12 Zeichen.")))
-                (input("repeat", "Passwort wiederholen", "password", "", true, None))
+                (select("region", texts::YOUR_REGION.get(lang), all_regions, &sent.region, true))
+                (input("name", texts::YOUR_NAME.get(lang), "text", &sent.name, true, None))
+                (input("email", texts::YOUR_EMAIL.get(lang), "email", &sent.email, true,
+                       Some(texts::EMAIL_HINT.get(lang))))
+                (input("phone", texts::YOUR_PHONE.get(lang), "tel", &sent.phone, false,
+                       Some(texts::PHONE_HINT.get(lang))))
+                (input("password", i18n::PASSWORD.get(lang), "password", "", true, Some(i18n::AT_LEAST_12.get(lang))))
+                (input("repeat", texts::REPEAT_PASSWORD.get(lang), "password", "", true, None))
                 div class="field care-check" {
                     input id="f-consent" type="checkbox" name="consent" value="yes" required;
-                    label for="f-consent" {
-                        "Ich bin einverstanden, dass Dorfpunkt meinen Namen, meine E-Mail-Adresse und "
-                        "Telefonnummer speichert, um Buchungen für andere zu ermöglichen. Ich kann das "
-                        "Konto jederzeit löschen lassen."
-                    }
+                    label for="f-consent" { (texts::CONSENT.get(lang)) }
                 }
-                button type="submit" { "Registrieren" }
+                button type="submit" { (texts::REGISTER.get(lang)) }
             }
-            p { "Schon registriert? " a href="/login" { "Zur Anmeldung" } }
+            p { (texts::ALREADY_REGISTERED.get(lang)) a href="/login" { (texts::TO_LOGIN.get(lang)) } }
         },
     )
 }
@@ -109,47 +112,45 @@ fn form(
 /// The registration page; gives the browser the form's own token cookie.
 pub(super) async fn form_page(
     State(app): State<AppState>,
+    lang: Lang,
     headers: HeaderMap,
-) -> Result<Response, WebError> {
+) -> Response {
     let token = cookie(&headers, LOGIN_COOKIE).unwrap_or_else(session::new_token);
-    let all = regions(&app).await?;
-    let mut response = form(&token, &all, &RegisterForm::default(), None).into_response();
+    let all = match regions(&app).await {
+        Ok(all) => all,
+        Err(e) => return answer::<Response>(lang, Err(e)),
+    };
+    let mut response = form(lang, &token, &all, &RegisterForm::default(), None).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         session::set_cookie(LOGIN_COOKIE, &token),
     );
-    Ok(response)
+    response
 }
 
-/// What is wrong with the form, in German; `None` when it may be stored.
-fn problem_of(f: &RegisterForm, all: &[(String, String)]) -> Option<String> {
+/// What is wrong with the form, in `lang`; `None` when it may be stored.
+fn problem_of(lang: Lang, f: &RegisterForm, all: &[(String, String)]) -> Option<String> {
     let name = f.name.trim();
     let email = f.email.trim();
     let username = username_of(email);
-    if !all.iter().any(|(id, _)| *id == f.region) {
-        Some("Bitte wählen Sie Ihre Region aus der Liste.".into())
+    let text = if !all.iter().any(|(id, _)| *id == f.region) {
+        texts::CHOOSE_REGION
     } else if name.is_empty() {
-        Some("Bitte geben Sie Ihren Namen ein.".into())
+        texts::GIVE_NAME
     } else if name.chars().count() > MAX_NAME {
-        Some(format!(
-            "Der Name ist zu lang (höchstens {MAX_NAME} Zeichen)."
-        ))
+        return Some(texts::NAME_TOO_LONG.fill(lang, &[("max", &MAX_NAME.to_string())]));
     } else if email.chars().count() > MAX_EMAIL || check_email("email", email).is_err() {
-        Some(
-            "Bitte geben Sie eine gültige E-Mail-Adresse ein, zum Beispiel name@beispiel.de."
-                .into(),
-        )
+        texts::GIVE_EMAIL
     } else if !(3..=40).contains(&username.len()) {
-        Some(
-            "Diese E-Mail-Adresse ist für ein Konto zu lang. Bitte nehmen Sie eine kürzere.".into(),
-        )
+        texts::EMAIL_TOO_LONG
     } else if !f.phone.trim().is_empty() && check_phone("phone", f.phone.trim()).is_err() {
-        Some("Die Telefonnummer ist nicht richtig, zum Beispiel: 05331 123456.".into())
+        texts::PHONE_WRONG
     } else if f.consent.is_none() {
-        Some("Bitte stimmen Sie der Speicherung Ihrer Daten zu.".into())
+        texts::GIVE_CONSENT
     } else {
-        password_problem(&username, &f.password, &f.repeat).map(str::to_string)
-    }
+        return password_problem_in(lang, &username, &f.password, &f.repeat).map(str::to_string);
+    };
+    Some(text.get(lang).to_string())
 }
 
 /// What storing a registration came to.
@@ -221,23 +222,25 @@ fn store_registration(conn: &mut Connection, f: &RegisterForm, hash: &str) -> St
 
 /// Takes the form: checks token and origin, then the fields; on success logs the person in and
 /// sends them to `/care`.
-pub(super) async fn register(
-    State(app): State<AppState>,
-    req: Request,
-) -> Result<Response, WebError> {
+pub(super) async fn register(State(app): State<AppState>, lang: Lang, req: Request) -> Response {
+    answer(lang, take_registration(app, lang, req).await)
+}
+
+async fn take_registration(app: AppState, lang: Lang, req: Request) -> Result<Response, WebError> {
     let (parts, body) = req.into_parts();
     let bytes = form_bytes(&parts, body).await?;
     let expected = cookie(&parts.headers, LOGIN_COOKIE).unwrap_or_default();
     if expected.is_empty() {
         return Err(WebError::CsrfFailed);
     }
-    let sent: RegisterForm = parse_form(&bytes)?;
+    let sent: RegisterForm = parse_form(&bytes)
+        .map_err(|_| WebError::BadRequest(texts::FORM_BROKEN.get(lang).to_string()))?;
     check_csrf(&parts, &expected, &sent.csrf)?;
     let all = regions(&app).await?;
     let refuse = |status: StatusCode, problem: &str| {
-        (status, form(&expected, &all, &sent, Some(problem))).into_response()
+        (status, form(lang, &expected, &all, &sent, Some(problem))).into_response()
     };
-    if let Some(problem) = problem_of(&sent, &all) {
+    if let Some(problem) = problem_of(lang, &sent, &all) {
         return Ok(refuse(StatusCode::BAD_REQUEST, &problem));
     }
     let password = sent.password.clone();
@@ -261,16 +264,12 @@ pub(super) async fn register(
     let token = match outcome {
         Ok(Outcome::Registered(token)) => token,
         Ok(Outcome::Taken) | Err(StoreError::Conflict(_)) => {
-            return Ok(refuse(
-                StatusCode::CONFLICT,
-                "Mit dieser E-Mail-Adresse ist schon jemand registriert. Bitte melden Sie sich an \
-                 oder rufen Sie die Zentrale an.",
-            ));
+            return Ok(refuse(StatusCode::CONFLICT, texts::EMAIL_TAKEN.get(lang)));
         }
         Err(StoreError::Invalid { .. }) => {
             return Ok(refuse(
                 StatusCode::BAD_REQUEST,
-                "Die Angaben können so nicht gespeichert werden. Bitte prüfen Sie sie.",
+                texts::NOT_STORABLE.get(lang),
             ));
         }
         Err(e) => return Err(e.into()),

@@ -7,9 +7,9 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::kinds::{Kind, hours_text};
-use crate::store::logs::Who;
+use crate::store::logs::{self, Action, Who};
 use crate::store::records::ListQuery;
-use crate::store::{StoreError, StoreResult, now_text};
+use crate::store::{StoreError, StoreResult};
 
 /// The columns written per kind: the import's, in a readable order, `id` first.
 pub fn columns(kind: Kind) -> &'static [&'static str] {
@@ -64,7 +64,9 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "consent_given_to",
             "consent_purpose",
         ],
-        Kind::Regions | Kind::Caregivers => &[],
+        Kind::Caregivers => &["id", "name", "phone", "email", "village"],
+        Kind::CaregiverLinks => &["id", "caregiver", "resident", "consent_at", "consent_how"],
+        Kind::Regions => &[],
     }
 }
 
@@ -109,6 +111,8 @@ fn cell(record: &Value, column: &str, refs: &HashMap<String, String>) -> String 
     match column {
         "village" => reference("village_id"),
         "vehicle" => reference("vehicle_id"),
+        "caregiver" => reference("caregiver_id"),
+        "resident" => reference("resident_id"),
         "streets" => join(value(column), "|"),
         "helps_with" => join(value(column), ","),
         "opening_hours" => value(column).map(hours_text).unwrap_or_default(),
@@ -133,6 +137,30 @@ fn join(list: Option<&Value>, separator: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The names of the records a kind's rows refer to, by id (ids are UUIDs, so the tables'
+/// names share one map). Reading people's names for a link's rows is audited as their list.
+fn references_of(
+    conn: &Connection,
+    who: &Who,
+    kind: Kind,
+    region_id: &str,
+) -> StoreResult<HashMap<String, String>> {
+    let tables: &[&str] = match kind {
+        Kind::Stops | Kind::Residents | Kind::Caregivers => &["villages"],
+        Kind::Shifts => &["vehicles"],
+        Kind::CaregiverLinks => &["caregivers", "residents"],
+        _ => &[],
+    };
+    let mut refs = HashMap::new();
+    for table in tables {
+        refs.extend(reference_names(conn, table, region_id)?);
+        if matches!(*table, "caregivers" | "residents") {
+            logs::audit(conn, who, Action::List, table, None, Some(region_id))?;
+        }
+    }
+    Ok(refs)
+}
+
 /// The live records of a kind in a region as CSV. Personal kinds are listed through the store
 /// (which logs the list) and get an `export` line in the audit log besides.
 pub fn export(
@@ -141,11 +169,7 @@ pub fn export(
     kind: Kind,
     region_id: &str,
 ) -> StoreResult<Vec<u8>> {
-    let refs = match kind {
-        Kind::Stops | Kind::Residents => reference_names(conn, "villages", region_id)?,
-        Kind::Shifts => reference_names(conn, "vehicles", region_id)?,
-        _ => HashMap::new(),
-    };
+    let refs = references_of(conn, who, kind, region_id)?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let columns = columns(kind);
     let internal = |e: csv::Error| StoreError::Internal(format!("writing CSV: {e}"));
@@ -168,16 +192,13 @@ pub fn export(
         }
     }
     if kind.personal() {
-        conn.execute(
-            "INSERT INTO audit_log (at, actor, action, kind, entity_id, region_id, request_id)
-             VALUES (?1, ?2, 'export', ?3, NULL, ?4, ?5)",
-            rusqlite::params![
-                now_text(),
-                who.actor,
-                kind.slug(),
-                region_id,
-                who.request_id
-            ],
+        logs::audit(
+            conn,
+            who,
+            Action::Export,
+            kind.slug(),
+            None,
+            Some(region_id),
         )?;
     }
     writer

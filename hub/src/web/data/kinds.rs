@@ -20,6 +20,8 @@ pub enum Kind {
     Shifts,
     Residents,
     Caregivers,
+    /// A caregiver may act for a resident, with how and when the resident agreed.
+    CaregiverLinks,
 }
 
 /// How a field is entered.
@@ -48,7 +50,21 @@ pub enum Input {
     Vehicle,
     /// A driver account of the region, by id (optional).
     Driver,
+    /// A caregiver of the region, by id.
+    Caregiver,
+    /// A resident of the region, by id.
+    Resident,
+    /// How a resident gave consent (`paper`, `phone`, `in_person`, `kiosk`).
+    ConsentHow,
 }
+
+/// The ways a resident gives consent to a caregiver link, with their German words.
+pub const CONSENT_HOW: [(&str, &str); 4] = [
+    ("paper", "schriftlich"),
+    ("phone", "am Telefon"),
+    ("in_person", "persönlich"),
+    ("kiosk", "am Kiosk"),
+];
 
 /// One form field.
 #[derive(Clone, Copy, Debug)]
@@ -188,10 +204,16 @@ const CAREGIVER: &[Field] = &[
     l("email", "E-Mail", Text, false),
     l("village_id", "Ort", Village, false),
 ];
+const CAREGIVER_LINK: &[Field] = &[
+    l("caregiver_id", "Kümmerer:in", Caregiver, true),
+    l("resident_id", "Bewohner:in", Resident, true),
+    l("consent_at", "Einwilligung am", Time, true),
+    l("consent_how", "Einwilligung gegeben", ConsentHow, true),
+];
 
 impl Kind {
     /// Every kind of region data, in the order of the overview (regions are not region data).
-    pub const REGION_DATA: [Kind; 7] = [
+    pub const REGION_DATA: [Kind; 8] = [
         Kind::Villages,
         Kind::Stops,
         Kind::Destinations,
@@ -199,6 +221,7 @@ impl Kind {
         Kind::Shifts,
         Kind::Residents,
         Kind::Caregivers,
+        Kind::CaregiverLinks,
     ];
 
     /// The table name and URL segment.
@@ -212,6 +235,7 @@ impl Kind {
             Kind::Shifts => "shifts",
             Kind::Residents => "residents",
             Kind::Caregivers => "caregivers",
+            Kind::CaregiverLinks => "caregiver_links",
         }
     }
 
@@ -232,6 +256,7 @@ impl Kind {
             Kind::Shifts => "Schichten",
             Kind::Residents => "Bewohnerinnen und Bewohner",
             Kind::Caregivers => "Kümmerer:innen",
+            Kind::CaregiverLinks => "Verknüpfungen Kümmerer:in – Bewohner:in",
         }
     }
 
@@ -246,6 +271,7 @@ impl Kind {
             Kind::Shifts => "Schicht",
             Kind::Residents => "Bewohner:in",
             Kind::Caregivers => "Kümmerer:in",
+            Kind::CaregiverLinks => "Verknüpfung",
         }
     }
 
@@ -259,6 +285,7 @@ impl Kind {
             Kind::Shifts => SHIFT,
             Kind::Residents => RESIDENT,
             Kind::Caregivers => CAREGIVER,
+            Kind::CaregiverLinks => CAREGIVER_LINK,
         }
     }
 
@@ -271,7 +298,10 @@ impl Kind {
 
     /// Holds personal data: reads are audited (the store does), exports too (we do).
     pub fn personal(self) -> bool {
-        matches!(self, Kind::Residents | Kind::Caregivers)
+        matches!(
+            self,
+            Kind::Residents | Kind::Caregivers | Kind::CaregiverLinks
+        )
     }
 
     /// Cancelled by status (shifts) rather than by `archived_at`.
@@ -350,6 +380,14 @@ pub fn german_reason(reason: &str) -> String {
             "Eine Kümmerer:in braucht eine Telefonnummer oder eine E-Mail-Adresse",
         ),
         ("is archived", "ist archiviert"),
+        (
+            "cannot be changed; cancel and create anew",
+            "kann nicht geändert werden; bitte archivieren und neu anlegen",
+        ),
+        (
+            "caregiver link with this caregiver and resident exists already",
+            "Diese Kümmerer:in ist mit dieser Bewohner:in schon verknüpft",
+        ),
         ("is cancelled", "ist abgesagt"),
         (
             "belongs to another region",
@@ -403,16 +441,31 @@ pub fn german_reason(reason: &str) -> String {
             "ist keine Kategorie dieser Region",
         ),
         (" is not one of", "ist keine der möglichen Angaben"),
+        (
+            " names ",
+            "passt auf mehrere Einträge; bitte die ID angeben",
+        ),
     ];
     if let Some(columns) = reason.strip_prefix("unknown column; the columns are ") {
         return format!("Diese Spalte gibt es nicht; möglich sind: {columns}");
     }
-    for (noun, german) in [("village", "Ort"), ("vehicle", "Fahrzeug")] {
+    for (noun, german) in [
+        ("village", "Kein Ort"),
+        ("vehicle", "Kein Fahrzeug"),
+        ("caregiver", "Keine Kümmerer:in"),
+        ("resident", "Keine Bewohner:in"),
+    ] {
         if let Some(rest) = reason.strip_prefix(&format!("no {noun} '"))
             && let Some((value, _)) = rest.split_once("' in this region")
         {
-            return format!("Kein {german} „{value}“ in dieser Region (Name oder ID angeben)");
+            return format!("{german} „{value}“ in dieser Region (Name oder ID angeben)");
         }
+    }
+    // A reference to a record that does not exist: "no caregiver with id x".
+    if let Some(rest) = reason.strip_prefix("no ")
+        && let Some((_, id)) = rest.split_once(" with id ")
+    {
+        return format!("Einen Eintrag mit der ID „{id}“ gibt es nicht");
     }
     if let Some(rest) = reason.strip_prefix('\'') {
         for (english, german) in QUOTED {
@@ -525,7 +578,15 @@ fn value_of(field: &Field, text: &str, tz: Tz) -> Result<Option<Value>, String> 
             _ if field.required
                 && matches!(
                     field.input,
-                    Decimal | Count | Time | Village | Vehicle | Language
+                    Decimal
+                        | Count
+                        | Time
+                        | Village
+                        | Vehicle
+                        | Language
+                        | Caregiver
+                        | Resident
+                        | ConsentHow
                 ) =>
             {
                 Err("bitte ausfüllen".into())
@@ -573,7 +634,12 @@ fn value_of(field: &Field, text: &str, tz: Tz) -> Result<Option<Value>, String> 
                 .map(Some)
                 .map_err(|e| e.to_string())
         }
-        Text | Language | Village | Vehicle | Driver | Flag => {
+        ConsentHow => CONSENT_HOW
+            .iter()
+            .find(|(code, _)| *code == text)
+            .map(|(code, _)| Some(Value::String((*code).to_string())))
+            .ok_or_else(|| format!("„{text}“ ist keine der möglichen Angaben")),
+        Text | Language | Village | Vehicle | Driver | Caregiver | Resident | Flag => {
             Ok(Some(Value::String(text.to_string())))
         }
     }
@@ -609,6 +675,35 @@ mod tests {
     }
 
     #[test]
+    fn a_link_takes_only_the_known_ways_of_consent() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let form = |how: &str| -> std::collections::HashMap<String, String> {
+            [
+                ("caregiver_id", "c1"),
+                ("resident_id", "r1"),
+                ("consent_at", "2026-02-01T10:30"),
+                ("consent_how", how),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        let json = to_json(Kind::CaregiverLinks, &form("kiosk"), tz, false).unwrap();
+        assert_eq!(json["consent_how"], "kiosk");
+        assert_eq!(json["consent_at"], "2026-02-01T09:30:00Z");
+        let errors = to_json(Kind::CaregiverLinks, &form("Brieftaube"), tz, false).unwrap_err();
+        assert_eq!(
+            errors,
+            [FieldError {
+                field: "consent_how".into(),
+                text: "Einwilligung gegeben: „Brieftaube“ ist keine der möglichen Angaben".into()
+            }]
+        );
+        let errors = to_json(Kind::CaregiverLinks, &form(""), tz, false).unwrap_err();
+        assert_eq!(errors[0].text, "Einwilligung gegeben: bitte ausfüllen");
+    }
+
+    #[test]
     fn form_only_problems_are_german_and_name_the_label() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
         let form: std::collections::HashMap<String, String> = [("name", "Bus"), ("seats", "acht")]
@@ -633,6 +728,18 @@ mod tests {
         assert_eq!(
             german_reason("no village 'Atlantis' in this region (give its name or id)"),
             "Kein Ort „Atlantis“ in dieser Region (Name oder ID angeben)"
+        );
+        assert_eq!(
+            german_reason("no resident 'Niemand' in this region (give its name or id)"),
+            "Keine Bewohner:in „Niemand“ in dieser Region (Name oder ID angeben)"
+        );
+        assert_eq!(
+            german_reason("'Erna' names 2 residents; give the id instead"),
+            "„Erna“ passt auf mehrere Einträge; bitte die ID angeben"
+        );
+        assert_eq!(
+            german_reason("no caregiver with id x1"),
+            "Einen Eintrag mit der ID „x1“ gibt es nicht"
         );
         assert_eq!(german_reason("must not be empty"), "darf nicht leer sein");
         assert_eq!(german_reason("something new"), "something new");

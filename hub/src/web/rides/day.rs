@@ -1,32 +1,54 @@
 //! The day view: per shift a timeline of its stops (SVG, with the same stops as a table for
 //! screen readers and detail), the rides of the day that are not served or were turned down,
-//! and the open call-back queue. Reading it is audited: it shows first names and addresses.
+//! and the open call-back queue, where a dispatcher marks a call-back done with how it ended.
+//! Reading it is audited: it shows first names and addresses.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{Markup, html};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    ROLES, alternative_text, clock, first_name, outcome_text, parse_date, status_text, today_in,
+    ROLES, alternative_text, check_length, clock, first_name, outcome_text, parse_date,
+    status_text, today_in,
 };
 use crate::api::AppState;
 use crate::domain::Role;
+use crate::domain::callbacks::Resolution;
 use crate::domain::common::local_to_instant;
 use crate::store::logs::{self, Action, Who};
 use crate::store::{StoreError, StoreResult};
 use crate::web::error::WebError;
 use crate::web::layout::{self, csrf_field, page};
-use crate::web::session::WebUser;
+use crate::web::session::{CsrfForm, WebUser};
 use crate::web::{chosen_region, local_time, percent_encode, regions};
 
-/// `?region=&day=` of the day view.
+/// How a call-back can end on the console, with the words the dispatcher chooses from. Turning a
+/// ride down closes the ride too, so it is offered for rides only.
+const RESOLUTIONS: [(Resolution, &str, &str); 4] = [
+    (
+        Resolution::Rebooked,
+        "rebooked",
+        "Angerufen, Fahrt oder Termin gebucht",
+    ),
+    (Resolution::Served, "served", "Angerufen, erledigt"),
+    (
+        Resolution::TurnedDown,
+        "turned_down",
+        "Angerufen, Fahrt nicht mehr gewünscht",
+    ),
+    (Resolution::Unreachable, "unreachable", "Nicht erreicht"),
+];
+
+/// `?region=&day=` of the day view, and `done` after a call-back was closed.
 #[derive(Debug, Default, Deserialize)]
 pub struct DayQuery {
     region: Option<String>,
     day: Option<String>,
+    done: Option<String>,
 }
 
 /// One shift with its stops in order.
@@ -68,6 +90,7 @@ struct Loose {
 
 /// An open call-back.
 struct CallBack {
+    id: String,
     kind: String,
     reason: String,
     created_at: String,
@@ -110,6 +133,9 @@ pub async fn show(
         Some(&user),
         &title,
         html! {
+            @if q.done.as_deref() == Some("rueckruf") {
+                p class="notice ok" role="status" { "Der Rückruf ist als erledigt vermerkt." }
+            }
             (navigation(&all, &region, date))
             h2 { "Fahrzeuge und Halte" }
             @if data.shifts.is_empty() {
@@ -119,7 +145,7 @@ pub async fn show(
                 (shift_view(k, shift, &tz))
             }
             (loose_view(&data.loose, &tz))
-            (call_back_view(&data.call_backs, &tz))
+            (call_back_view(&user, &data.call_backs, &tz, date))
             @if date >= today_in(&tz) && !data.shifts.is_empty() {
                 (replan_form(&user, &region, date))
             }
@@ -314,7 +340,7 @@ fn load_call_backs(conn: &Connection, region: &str) -> StoreResult<Vec<CallBack>
     let mut stmt = conn.prepare(
         "SELECT c.kind, c.reason, c.created_at, COALESCE(res.name, c.contact_name),
                 COALESCE(res.phone, c.contact_phone), c.ride_request_id,
-                COALESCE(r.appointment_at, r.pickup_at)
+                COALESCE(r.appointment_at, r.pickup_at), c.id
          FROM call_backs c
          LEFT JOIN residents res ON res.id = c.resident_id
          LEFT JOIN ride_requests r ON r.id = c.ride_request_id
@@ -326,6 +352,7 @@ fn load_call_backs(conn: &Connection, region: &str) -> StoreResult<Vec<CallBack>
             let ride: Option<String> = r.get(5)?;
             let at: Option<String> = r.get(6)?;
             Ok(CallBack {
+                id: r.get(7)?,
                 kind: r.get(0)?,
                 reason: r.get(1)?,
                 created_at: r.get(2)?,
@@ -563,7 +590,7 @@ fn offers_of(ride: &Loose, tz: &str) -> Markup {
     }
 }
 
-fn call_back_view(call_backs: &[CallBack], tz: &str) -> Markup {
+fn call_back_view(user: &WebUser, call_backs: &[CallBack], tz: &str, date: NaiveDate) -> Markup {
     html! {
         h2 { "Rückrufliste" }
         @if call_backs.is_empty() {
@@ -575,7 +602,7 @@ fn call_back_view(call_backs: &[CallBack], tz: &str) -> Markup {
                     thead { tr {
                         th scope="col" { "Seit" } th scope="col" { "Wen anrufen" }
                         th scope="col" { "Telefon" } th scope="col" { "Anlass" }
-                        th scope="col" { "Fahrt" }
+                        th scope="col" { "Fahrt" } th scope="col" { "Erledigt" }
                     } }
                     tbody {
                         @for c in call_backs {
@@ -589,6 +616,7 @@ fn call_back_view(call_backs: &[CallBack], tz: &str) -> Markup {
                                         "Fahrt " @if let Some(at) = at { (local_time(at, tz)) }
                                     }
                                 } @else { "–" } }
+                                td { (resolve_form(user, c, date)) }
                             }
                         }
                     }
@@ -596,6 +624,102 @@ fn call_back_view(call_backs: &[CallBack], tz: &str) -> Markup {
             }
         }
     }
+}
+
+/// The form that marks one call-back done with how it ended.
+fn resolve_form(user: &WebUser, call_back: &CallBack, date: NaiveDate) -> Markup {
+    let select_id = format!("cb-{}", call_back.id);
+    html! {
+        form method="post" action={ "/console/rides/call-backs/" (call_back.id) "/done" } class="inline" {
+            (csrf_field(user))
+            input type="hidden" name="day" value=(date.to_string());
+            label for=(select_id) { "Ergebnis" }
+            select id=(select_id) name="resolution" required {
+                option value="" { "– bitte wählen –" }
+                @for (resolution, code, text) in RESOLUTIONS {
+                    @if resolution != Resolution::TurnedDown || call_back.kind == "ride" {
+                        option value=(code) { (text) }
+                    }
+                }
+            }
+            button type="submit" { "Als erledigt vermerken" }
+        }
+    }
+}
+
+/// The form that closes a call-back: how it ended, and the day to go back to (the region is the
+/// call-back's).
+#[derive(Debug, Deserialize)]
+pub struct ResolveForm {
+    #[serde(default)]
+    resolution: String,
+    #[serde(default)]
+    day: Option<String>,
+}
+
+/// `POST /console/rides/call-backs/{id}/done`: closes an open call-back of the person's region
+/// with one of the fixed resolutions (audited as an update of the call-back). Unknown: 404;
+/// another region's: 403; done already: 409; nothing changes in any of these.
+pub async fn resolve_call_back(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(user, form): CsrfForm<ResolveForm>,
+) -> Result<Response, WebError> {
+    user.require(ROLES)?;
+    check_length("Rückruf", &id)?;
+    let Some((resolution, _, _)) = RESOLUTIONS
+        .into_iter()
+        .find(|(_, code, _)| *code == form.resolution.trim())
+    else {
+        return Err(WebError::BadRequest(
+            "Bitte wählen Sie aus, wie der Rückruf ausging.".into(),
+        ));
+    };
+    let day = match form.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Some(day) => Some(parse_date(day)?),
+        None => None,
+    };
+    let owned = id.clone();
+    let region = app
+        .store
+        .run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT region_id FROM call_backs WHERE id = ?1",
+                    [&owned],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?)
+        })
+        .await?
+        .ok_or(WebError::NotFound)?;
+    if !user.may_see_region(&region) {
+        return Err(WebError::Forbidden);
+    }
+    let who = user.who();
+    let closed = app
+        .store
+        .run(move |conn| crate::rides::call_backs::resolve(conn, &who, &id, resolution))
+        .await
+        .map_err(|e| match e {
+            StoreError::Invalid { reason, .. } if reason.contains("turned down") => {
+                WebError::BadRequest(
+                    "Nur eine Fahrt kann als nicht mehr gewünscht vermerkt werden.".into(),
+                )
+            }
+            other => other.into(),
+        })?;
+    if closed.is_none() {
+        return Err(WebError::Conflict(
+            "Dieser Rückruf ist schon erledigt. Es wurde nichts geändert.".into(),
+        ));
+    }
+    let mut target = format!("/console/rides?region={}", percent_encode(&region));
+    if let Some(day) = day {
+        target.push_str(&format!("&day={day}"));
+    }
+    target.push_str("&done=rueckruf");
+    Ok(Redirect::to(&target).into_response())
 }
 
 /// The button that re-optimises the day.

@@ -1,6 +1,6 @@
 //! Rides in the console (`/console/rides`), for administrators and dispatchers of the region: the
-//! day per vehicle (`day.rs`), booking on the phone for a caller (`book.rs`), and moving,
-//! cancelling, no-shows and re-optimising (`actions.rs`). Every write goes through the domain
+//! day per vehicle and the call-back queue (`day.rs`), booking on the phone for a caller
+//! (`book.rs`), and moving, cancelling, no-shows and re-optimising (`actions.rs`). Every write goes through the domain
 //! code (`store::records`, `rides::replan`), so a ride planned here is planned exactly as one
 //! booked through the API or at a kiosk.
 
@@ -32,6 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/rides", get(day::show))
         .route("/console/rides/book", get(book::form).post(book::submit))
         .route("/console/rides/replan", post(actions::replan))
+        .route(
+            "/console/rides/call-backs/{id}/done",
+            post(day::resolve_call_back),
+        )
         .route("/console/rides/{id}", get(actions::show))
         .route("/console/rides/{id}/move", post(actions::move_ride))
         .route("/console/rides/{id}/cancel", post(actions::cancel))
