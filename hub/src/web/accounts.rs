@@ -155,7 +155,7 @@ fn totp_word(row: &AccountRow) -> &'static str {
 
 fn accounts_table(rows: &[AccountRow]) -> Markup {
     html! {
-        div class="table-wrap" {
+        div class="table-wrap" tabindex="0" role="region" aria-label="Aktive Konten" {
             table class="accounts" {
                 caption { "Aktive Konten" }
                 thead { tr {
@@ -497,7 +497,7 @@ async fn account_page(
             @if events.is_empty() {
                 p { "Noch keine." }
             } @else {
-                div class="table-wrap" {
+                div class="table-wrap" tabindex="0" role="region" aria-label="Letzte Anmeldeversuche" {
                     table {
                         caption { "Die letzten " (EVENTS_SHOWN) " Ereignisse, neueste zuerst" }
                         thead { tr { th scope="col" { "Zeit" } th scope="col" { "Ergebnis" } } }

@@ -240,7 +240,7 @@ fn visit_section(user: &WebUser, v: &DayVisit, date: NaiveDate, categories: &[St
             h2 id={ "v-" (v.id) } { (v.local_start) "–" (v.local_end) " " (v.village) }
             p { (v.stop) ". Beratung: " (v.counsellor) ". " (visit_status(v))
                 @if v.waiting > 0 { " Auf der Warteliste: " (v.waiting) "." } }
-            div class="table-wrap" {
+            div class="table-wrap" tabindex="0" role="region" aria-label={ "Termine " (v.village) } {
                 table {
                     caption { "Termine" }
                     thead { tr {

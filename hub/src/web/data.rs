@@ -388,7 +388,7 @@ async fn overview(
                     a href="/console/data/regions" { "Alle Regionen" }
                 }
             }
-            div class="table-wrap" { table class="data-overview" {
+            div class="table-wrap" tabindex="0" role="region" aria-label={ "Einträge der Region " (place.name) } { table class="data-overview" {
                 caption { "Einträge der Region " (place.name) }
                 thead { tr { th scope="col" { "Art" } th scope="col" { "Anzahl" } th scope="col" { "Aktionen" } } }
                 tbody {
@@ -477,7 +477,7 @@ async fn list_or_export(
             @if page_rows.items.is_empty() {
                 p { "Keine Einträge." }
             } @else {
-                div class="table-wrap" { table class="data-list" {
+                div class="table-wrap" tabindex="0" role="region" aria-label="Einträge" { table class="data-list" {
                     thead {
                         tr {
                             @for field in &listed { th scope="col" { (field.label) } }

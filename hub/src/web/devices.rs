@@ -362,7 +362,7 @@ fn printer_word(printer: &str) -> &str {
 
 fn device_table(user: &WebUser, data: &RegionDevices, time_zone: &str) -> Markup {
     html! {
-        div class="table-wrap" {
+        div class="table-wrap" tabindex="0" role="region" aria-label="Kioske der Region" {
             table class="devices" {
                 caption { "Kioske der Region" }
                 thead { tr {

@@ -419,7 +419,7 @@ fn calendar_table(
         @if visits.is_empty() {
             (notice("warn", "In diesen vier Wochen gibt es keine IMBUS-Besuche."))
         }
-        div class="table-wrap" {
+        div class="table-wrap" tabindex="0" role="region" aria-label="IMBUS-Besuche" {
             table class="imbus-calendar" {
                 caption { "IMBUS-Besuche: Wochen in Zeilen, Wochentage in Spalten" }
                 thead {
@@ -720,7 +720,7 @@ fn plan_visits(plan: &Value) -> Markup {
     let visits = plan["visits"].as_array().cloned().unwrap_or_default();
     html! {
         h2 { "Besuche des Plans" }
-        div class="table-wrap" {
+        div class="table-wrap" tabindex="0" role="region" aria-label="Besuche des Plans" {
             table {
                 caption { (visits.len()) " Besuche" }
                 thead { tr {

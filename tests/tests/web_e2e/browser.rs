@@ -404,6 +404,12 @@ impl Browser {
         .await
     }
 
+    /// Sets the window's outer size in CSS pixels (a phone is about 360 x 740).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({ "width": width, "height": height }))
+            .await;
+    }
+
     /// Ends the browser session.
     pub async fn quit(self) {
         let url = format!("{}/session/{}", self.base, self.session);

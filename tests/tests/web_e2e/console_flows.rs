@@ -800,6 +800,7 @@ async fn every_console_page_passes_axe() {
         "shifts",
         "residents",
         "caregivers",
+        "caregiver_links",
     ] {
         pages.push(format!("/console/data/{kind}"));
         pages.push(format!("/console/data/{kind}/new"));
@@ -818,8 +819,32 @@ async fn every_console_page_passes_axe() {
         check_page(&browser, &axe, &mut problems).await;
         checked += 1;
     }
+    // On a phone's width the wide tables scroll sideways: their boxes must still be reachable by
+    // keyboard and every page must still pass.
+    browser.set_window_size(360, 740).await;
+    let phone_width: i64 = browser
+        .execute("return window.innerWidth;", json!([]))
+        .await
+        .as_i64()
+        .expect("inner width");
+    assert!(phone_width <= 400, "window is {phone_width} px wide");
+    let mut narrow = 0;
+    for path in hub::web::layout::NAV
+        .iter()
+        .filter(|(_, _, roles)| roles.contains(&hub::domain::Role::Admin))
+        .map(|(path, _, _)| path.to_string())
+        .chain(pages.iter().take(12).cloned())
+    {
+        browser.goto(&format!("{}{path}", hub.url())).await;
+        check_page(&browser, &axe, &mut problems).await;
+        narrow += 1;
+    }
     browser.quit().await;
     assert!(checked > 30, "only {checked} pages checked");
+    assert!(
+        narrow > 15,
+        "only {narrow} pages checked at a phone's width"
+    );
     assert!(
         problems.is_empty(),
         "{} problems on {checked} pages:\n{}",

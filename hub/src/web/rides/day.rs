@@ -416,7 +416,7 @@ fn shift_view(k: usize, shift: &Shift, tz: &str) -> Markup {
         section class="shift" aria-labelledby={ "shift-" (k) } {
             h3 id={ "shift-" (k) } { (caption) }
             (timeline(shift, tz, &caption))
-            div class="table-wrap" {
+            div class="table-wrap" tabindex="0" role="region" aria-label={ "Halte in Reihenfolge: " (shift.vehicle) } {
                 table {
                     caption { "Halte in Reihenfolge: " (shift.vehicle) }
                     thead { tr {
@@ -526,7 +526,7 @@ fn loose_table(caption: &str, rides: &[&Loose], tz: &str, offers: bool) -> Marku
         @if rides.is_empty() {
             p { "Keine." }
         } @else {
-            div class="table-wrap" {
+            div class="table-wrap" tabindex="0" role="region" aria-label=(caption) {
                 table {
                     caption { (caption) }
                     thead { tr {
@@ -596,7 +596,7 @@ fn call_back_view(user: &WebUser, call_backs: &[CallBack], tz: &str, date: Naive
         @if call_backs.is_empty() {
             p { "Keine offenen Rückrufbitten." }
         } @else {
-            div class="table-wrap" {
+            div class="table-wrap" tabindex="0" role="region" aria-label="Offene Rückrufbitten" {
                 table {
                     caption { "Offene Rückrufbitten, älteste zuerst" }
                     thead { tr {
