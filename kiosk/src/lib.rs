@@ -12,6 +12,7 @@ pub mod frontend;
 pub mod heartbeat;
 pub mod hub_client;
 pub mod identity;
+pub mod install_server;
 pub mod printing;
 pub mod requests;
 pub mod sim;

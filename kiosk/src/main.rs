@@ -120,6 +120,26 @@ enum Command {
         #[arg(long)]
         only: Vec<String>,
     },
+    /// Install a kiosk package as root: one request on stdin (a connection systemd accepted on
+    /// /run/dorfpunkt-kiosk-install.sock), the answer on stdout. Checks the package again first.
+    InstallServer {
+        /// The kiosk's data directory, where it keeps downloaded packages and their offers.
+        #[arg(long, default_value = kiosk::install_server::KIOSK_DATA_DIR)]
+        data_dir: PathBuf,
+        /// Root's store of checked packages.
+        #[arg(long, default_value = kiosk::install_server::STORE_DIR)]
+        store: PathBuf,
+        /// The pinned release public key.
+        #[arg(long, default_value = kiosk::update::DEFAULT_KEY)]
+        key: PathBuf,
+        /// The mount table that says whether / is read-only (tests give their own).
+        #[arg(long, default_value = "/proc/self/mountinfo", hide = true)]
+        mountinfo: PathBuf,
+    },
+    /// Ask the root-side installer to install PACKAGE as $KIOSK_UPDATE_VERSION (the kiosk
+    /// service's KIOSK_INSTALLER); the socket is $KIOSK_INSTALL_SOCKET or
+    /// /run/dorfpunkt-kiosk-install.sock.
+    InstallRequest { package: PathBuf },
 }
 
 /// Whether `kiosk run` shows the touch UI.
@@ -154,6 +174,41 @@ fn main() -> anyhow::Result<ExitCode> {
     if let Command::Version = cli.command {
         println!("{}", version_line());
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::InstallServer {
+        data_dir,
+        store,
+        key,
+        mountinfo,
+    } = cli.command
+    {
+        log_to_stderr();
+        kiosk::install_server::limit_request_time();
+        let server = kiosk::install_server::Server {
+            data_dir,
+            store,
+            key,
+            mountinfo,
+            ..kiosk::install_server::Server::from_env()
+        };
+        server.serve(std::io::stdin().lock(), std::io::stdout().lock());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::InstallRequest { package } = &cli.command {
+        let version = std::env::var("KIOSK_UPDATE_VERSION")
+            .context("KIOSK_UPDATE_VERSION names the version to install")?;
+        let socket = std::env::var_os("KIOSK_INSTALL_SOCKET").map_or_else(
+            || PathBuf::from(kiosk::install_server::SOCKET),
+            PathBuf::from,
+        );
+        let package = std::path::absolute(package).context("the package path")?;
+        return match kiosk::install_server::request(&socket, version.trim(), &package) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        };
     }
     // The UI runs on this thread, outside any Tokio runtime.
     if let Command::Screenshots {
@@ -241,6 +296,21 @@ fn run_appliance(
             signal(SignalKind::interrupt()).context("listening for SIGINT")?,
         )
     };
+    // dpkg stops the kiosk while it installs an update or a roll-back (the package's prerm),
+    // and the kiosk waits for that install: with the pending record on disk it ends at once
+    // instead of after systemd's stop timeout. The next start carries on.
+    {
+        let _inside = runtime.enter();
+        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        runtime.spawn(async move {
+            while term.recv().await.is_some() {
+                if kiosk::update::installing() {
+                    tracing::info!("SIGTERM while an update installs: stopping now");
+                    std::process::exit(0);
+                }
+            }
+        });
+    }
     let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
     let stop = async move {
         tokio::select! {
@@ -363,6 +433,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Version => println!("{}", version_line()),
         Command::Screenshots { .. } => unreachable!("drawn before the runtime starts"),
+        Command::InstallServer { .. } | Command::InstallRequest { .. } => {
+            unreachable!("run before the runtime starts")
+        }
         Command::Enroll {
             hub,
             code,
@@ -514,6 +587,18 @@ fn display_expected() -> bool {
         || ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
             .iter()
             .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+}
+
+/// One log line per event on stderr (the journal), at the level of `KIOSK_LOG` (default info).
+fn log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KIOSK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }
 
 fn version_line() -> String {

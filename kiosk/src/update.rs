@@ -14,14 +14,22 @@
 //! the record of a pending update is on disk with the previous version. After the installer the
 //! kiosk exits with [`RESTART_EXIT_CODE`] for systemd to start the new version (any non-zero
 //! status restarts a `Restart=on-failure` unit). Re-executing itself instead would start the
-//! file the package just replaced, and a supervisor has to be there for crashes anyway.
+//! file the package just replaced, and a supervisor has to be there for crashes anyway. On the
+//! appliance the installer is `kiosk install-request`, which asks the root-side
+//! `kiosk install-server` ([`crate::install_server`]); that one checks the package again
+//! against the offer kept beside it (`<version>.offer.json`). dpkg stops the kiosk while it
+//! installs: `kiosk run` then ends at once ([`installing`]), and the next start carries on from
+//! the record.
 //!
 //! **Health check.** Each start of `kiosk run` counts itself in the pending record ([`on_start`]).
 //! The new version is healthy once it completed a sync with the hub and, where it shows a screen,
 //! its UI event loop runs, within `KIOSK_UPDATE_HEALTH_S` seconds (default 180). A version that
 //! fails that, or starts more than [`MAX_STARTS`] times without passing it (a crash loop), is
 //! rolled back: the previous package is installed again, the version is never tried again on
-//! this kiosk, and the heartbeat reports `rolled_back` until a newer event replaces it.
+//! this kiosk, and the heartbeat reports `rolled_back` until a newer event replaces it. The
+//! roll-back is written into the pending record before its installer runs, so the previous
+//! version, started by dpkg, finishes it instead of installing the failed one again; a
+//! roll-back whose installer keeps failing is given up after [`MAX_ROLL_BACK_TRIES`].
 //!
 //! Every step can be repeated after a crash: a download restarts from zero, a verified package
 //! is checked again before use, an install interrupted before the restart is run again at the
@@ -55,20 +63,54 @@ pub const DEFAULT_KEY: &str = "/etc/dorfpunkt/update-key.pub";
 pub const DEFAULT_INSTALLER: &str = "dpkg -i";
 /// Starts of a new version without passing its health check before it is rolled back.
 pub const MAX_STARTS: u32 = 3;
+/// Installs of the previous package before a roll-back is given up.
+pub const MAX_ROLL_BACK_TRIES: u32 = 3;
 /// The largest package a kiosk downloads.
 pub const MAX_PACKAGE_BYTES: u64 = 512 * 1024 * 1024;
 /// The folder of update state in the data directory.
 pub const UPDATE_DIR: &str = "update";
 
-/// The version this kiosk runs: the build's, unless `KIOSK_SOFTWARE_VERSION` names the packaged
-/// one (a package version may carry a revision the crate does not know; the update tests run one
-/// binary as several versions).
+/// The version this kiosk runs: `KIOSK_SOFTWARE_VERSION` if set (the update tests run one binary
+/// as several versions); else, for the packaged program (`/usr/bin/kiosk`), the version of the
+/// installed `dorfpunkt-kiosk` package in dpkg's database (a package version carries a revision
+/// the crate does not know, and is what the hub's releases are named by); else the build's.
 pub fn running_version() -> String {
+    let valid = |v: String| Some(v.trim().to_string()).filter(|v| check_version(v).is_ok());
     std::env::var("KIOSK_SOFTWARE_VERSION")
         .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| check_version(v).is_ok())
+        .and_then(valid)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            if exe != Path::new(PACKAGED_PROGRAM) {
+                return None;
+            }
+            let status = std::fs::read_to_string(DPKG_STATUS).ok()?;
+            installed_package_version(&status, PACKAGE_NAME).and_then(valid)
+        })
         .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string())
+}
+
+/// Where the package installs the kiosk program.
+pub const PACKAGED_PROGRAM: &str = "/usr/bin/kiosk";
+/// The kiosk's Debian package.
+pub const PACKAGE_NAME: &str = "dorfpunkt-kiosk";
+/// dpkg's database of installed packages.
+const DPKG_STATUS: &str = "/var/lib/dpkg/status";
+
+/// The version of `package` in the text of dpkg's status file, if it is installed.
+pub fn installed_package_version(status: &str, package: &str) -> Option<String> {
+    status.split("\n\n").find_map(|paragraph| {
+        let field = |name: &str| {
+            paragraph
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+        };
+        (field("Package") == Some(package)
+            && field("Status").is_some_and(|s| s.ends_with(" installed")))
+        .then(|| field("Version").map(str::to_string))
+        .flatten()
+    })
 }
 
 /// How updates are done on this kiosk (`KIOSK_UPDATE_KEY`, `KIOSK_INSTALLER`,
@@ -133,6 +175,17 @@ pub struct Pending {
     /// Starts of `kiosk run` since the record was written.
     pub starts: u32,
     pub since: String,
+    /// The version failed and the previous package is being installed again. Written before
+    /// that installer runs: dpkg stops the kiosk while it installs, so the process that decided
+    /// may not live to record the roll-back; the next start finishes it ([`on_start`]).
+    #[serde(default)]
+    pub rolling_back: bool,
+    /// Why the version is rolled back (reported once the previous version is back).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// How often the previous package was installed again (at most [`MAX_ROLL_BACK_TRIES`]).
+    #[serde(default)]
+    pub roll_back_tries: u32,
 }
 
 /// What the kiosk remembers about updates (`update/state.json`).
@@ -164,6 +217,14 @@ pub fn package_path(data_dir: &Path, version: &str) -> PathBuf {
     dir(data_dir)
         .join("packages")
         .join(format!("{version}.pkg"))
+}
+
+/// Where the signed offer of a verified package is kept beside it: the root-side installer
+/// (`kiosk install-server`) checks the package against it again before installing.
+pub fn offer_path(data_dir: &Path, version: &str) -> PathBuf {
+    dir(data_dir)
+        .join("packages")
+        .join(format!("{version}.offer.json"))
 }
 
 impl State {
@@ -263,7 +324,8 @@ pub enum Start {
 }
 
 /// At the start of `kiosk run`: counts the start in a pending update; rolls a version back that
-/// started too often without passing its health check; finishes an install a crash interrupted.
+/// started too often without passing its health check; finishes an install a crash interrupted;
+/// finishes a roll-back the installer's stop of the kiosk cut off.
 pub fn on_start(data_dir: &Path, settings: &Settings) -> Result<Start, UpdateError> {
     let mut state = State::load(data_dir)?;
     let Some(mut pending) = state.pending.clone() else {
@@ -273,6 +335,23 @@ pub fn on_start(data_dir: &Path, settings: &Settings) -> Result<Start, UpdateErr
     state.pending = Some(pending.clone());
     state.save(data_dir)?;
     let running = running_version();
+    if pending.rolling_back {
+        if running == pending.previous_version {
+            // The previous package is back; the process that installed it was stopped before
+            // it could say so.
+            finish_roll_back(data_dir, &mut state, &pending)?;
+            tracing::info!(version = %pending.version, back_to = %running, "roll-back finished");
+            return Ok(Start::Run);
+        }
+        if running == pending.version {
+            let detail = pending
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("version {} failed", pending.version));
+            roll_back(data_dir, settings, &mut state, &pending, detail)?;
+            return Ok(Start::Restart);
+        }
+    }
     if running == pending.version {
         if pending.starts > settings.max_starts {
             let detail = format!(
@@ -311,7 +390,11 @@ pub fn on_start(data_dir: &Path, settings: &Settings) -> Result<Start, UpdateErr
     }
 }
 
-/// Installs the previous package again and records the roll-back.
+/// Installs the previous package again and records the roll-back. The intent is on disk before
+/// the installer runs (dpkg stops the kiosk during the install, and the next start finishes the
+/// record, [`on_start`]). An installer that fails is tried again at the next start, at most
+/// [`MAX_ROLL_BACK_TRIES`] times; then the roll-back is given up and reported, and the kiosk runs
+/// on with what it has (a newer release can still replace it).
 fn roll_back(
     data_dir: &Path,
     settings: &Settings,
@@ -319,12 +402,43 @@ fn roll_back(
     pending: &Pending,
     detail: String,
 ) -> Result<(), UpdateError> {
+    let mut pending = pending.clone();
+    if pending.roll_back_tries >= MAX_ROLL_BACK_TRIES {
+        let detail = format!(
+            "{detail}; the roll-back to {} failed {} times, still running {}",
+            pending.previous_version,
+            pending.roll_back_tries,
+            running_version()
+        );
+        tracing::error!(version = %pending.version, reason = %detail, "roll-back given up");
+        pending.reason = Some(detail);
+        return finish_roll_back(data_dir, state, &pending);
+    }
     tracing::error!(version = %pending.version, back_to = %pending.previous_version, reason = %detail, "rolling back");
-    install(
+    pending.rolling_back = true;
+    pending.reason = Some(detail);
+    pending.roll_back_tries += 1;
+    state.pending = Some(pending.clone());
+    state.save(data_dir)?;
+    match install(
         settings,
         &package_path(data_dir, &pending.previous_version),
         &pending.previous_version,
-    )?;
+    ) {
+        Ok(()) => finish_roll_back(data_dir, state, &pending),
+        Err(e) => {
+            tracing::error!(error = %e, tries = pending.roll_back_tries, "the roll-back did not install; trying again at the next start");
+            Ok(())
+        }
+    }
+}
+
+/// Records a roll-back as done: the version is never tried again, the event is reported.
+fn finish_roll_back(
+    data_dir: &Path,
+    state: &mut State,
+    pending: &Pending,
+) -> Result<(), UpdateError> {
     state.pending = None;
     if !state.failed.contains(&pending.version) {
         state.failed.push(pending.version.clone());
@@ -333,13 +447,28 @@ fn roll_back(
         &pending.version,
         UpdateStatus::RolledBack,
         Some(&pending.previous_version),
-        Some(detail),
+        pending.reason.clone(),
     );
     state.save(data_dir)
 }
 
+/// Set while the installer runs: `kiosk run` then ends at once on SIGTERM (dpkg stops the kiosk
+/// service during an install; the pending record is on disk, and the next start carries on).
+static INSTALLING: AtomicBool = AtomicBool::new(false);
+
+/// Whether an installer is running.
+pub fn installing() -> bool {
+    INSTALLING.load(Ordering::SeqCst)
+}
+
 /// Runs the installer on `package`.
 fn install(settings: &Settings, package: &Path, version: &str) -> Result<(), UpdateError> {
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            INSTALLING.store(false, Ordering::SeqCst);
+        }
+    }
     let Some((program, args)) = settings.installer.split_first() else {
         return Err(UpdateError::Installer("no installer configured".into()));
     };
@@ -349,9 +478,13 @@ fn install(settings: &Settings, package: &Path, version: &str) -> Result<(), Upd
             package.display()
         )));
     }
+    // The root-side installer compares the path it is given with the one it expects.
+    let package = std::path::absolute(package).map_err(io(package))?;
+    INSTALLING.store(true, Ordering::SeqCst);
+    let _running = Running;
     let output = Command::new(program)
         .args(args)
-        .arg(package)
+        .arg(&package)
         .env("KIOSK_UPDATE_VERSION", version)
         .output()
         .map_err(|e| UpdateError::Installer(format!("{program}: {e}")))?;
@@ -533,7 +666,8 @@ impl Agent {
         let dir = self.data_dir.clone();
         let mut state = blocking(move || State::load(&dir)).await?;
         if let Some(pending) = state.pending.clone() {
-            if pending.version != self.version {
+            // A roll-back under way is [`on_start`]'s to finish.
+            if pending.version != self.version || pending.rolling_back {
                 return Ok(Step::Continue);
             }
             if synced && ui_ok() {
@@ -647,6 +781,9 @@ impl Agent {
             previous_version: self.version.clone(),
             starts: 0,
             since: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            rolling_back: false,
+            reason: None,
+            roll_back_tries: 0,
         };
         state.pending = Some(pending.clone());
         state.event(
@@ -702,6 +839,7 @@ async fn fetch(
         })
         .await?;
         if checked.is_ok() {
+            keep_offer(&data_dir, &offer)?;
             return Ok(Fetched::Verified);
         }
         let _ = std::fs::remove_file(&target);
@@ -729,8 +867,15 @@ async fn fetch(
         return Ok(Fetched::Refused(why));
     }
     std::fs::rename(&part, &target).map_err(io(&target))?;
+    keep_offer(&data_dir, &offer)?;
     tracing::info!(version = %offer.version, bytes = size, "update downloaded and verified");
     Ok(Fetched::Verified)
+}
+
+/// Writes the offer of a verified package beside it, for the root-side installer's own check.
+fn keep_offer(data_dir: &Path, offer: &UpdateOffer) -> Result<(), UpdateError> {
+    let text = serde_json::to_vec_pretty(offer).map_err(|e| UpdateError::State(e.to_string()))?;
+    write_whole(&offer_path(data_dir, &offer.version), &text)
 }
 
 /// Streams the package into `part` (from zero), hashing it, never more than the offer's size.
@@ -789,7 +934,10 @@ fn prune(data_dir: &Path, keep: &[String]) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let version = name.strip_suffix(".pkg").unwrap_or(&name);
+        let version = name
+            .strip_suffix(".pkg")
+            .or_else(|| name.strip_suffix(".offer.json"))
+            .unwrap_or(&name);
         if !keep.iter().any(|k| k == version) {
             let _ = std::fs::remove_file(entry.path());
         }
@@ -808,6 +956,21 @@ async fn blocking<R: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_installed_package_version_is_read_from_dpkg_status() {
+        let status = "Package: dorfpunkt-hub\nStatus: install ok installed\nVersion: 9.9.9-1\n\n\
+                      Package: dorfpunkt-kiosk\nStatus: install ok installed\nArchitecture: arm64\n\
+                      Version: 0.1.1-1\n\nPackage: other\nVersion: 1\n";
+        assert_eq!(
+            installed_package_version(status, "dorfpunkt-kiosk").as_deref(),
+            Some("0.1.1-1")
+        );
+        let removed =
+            "Package: dorfpunkt-kiosk\nStatus: deinstall ok config-files\nVersion: 0.1.0-1\n";
+        assert_eq!(installed_package_version(removed, "dorfpunkt-kiosk"), None);
+        assert_eq!(installed_package_version(status, "missing"), None);
+    }
 
     #[test]
     fn settings_split_the_installer_into_words() {

@@ -8,6 +8,7 @@ mod crash;
 mod device;
 mod frontend;
 mod hub;
+mod install_server;
 mod printing;
 mod reenrol;
 mod run;

@@ -6,7 +6,9 @@
 //! the version (dpkg cannot run here). Checked: an update installed, restarted into and reported
 //! healthy; tampered, badly signed and wrongly sized packages refused with nothing installed; a
 //! version that cannot reach the hub and one that crashes at start rolled back and reported; an
-//! install interrupted by a crash finished at the next start.
+//! install interrupted by a crash finished at the next start; an installer that stops the kiosk
+//! as dpkg does (the kiosk ends at once, the roll-back is finished by the version started next,
+//! not repeated); a roll-back whose installer keeps failing given up after its tries.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -230,14 +232,22 @@ impl Appliance {
         std::fs::create_dir_all(kept.parent().expect("folder")).expect("packages dir");
         std::fs::write(&kept, &base).expect("kept package");
         // The installer: copy the package over the launcher and note the version; with a file
-        // `slow` in the install directory it first waits (to be killed mid-install).
+        // `slow` in the install directory it first waits (to be killed mid-install). With a
+        // file `stop-kiosk` it stops the kiosk first, as dpkg's prerm does (SIGTERM, then it
+        // waits up to 10 s for the kiosk to end, noting in `kiosk-kept-running` if it did
+        // not), and the supervisor starts the kiosk only once it is done (`busy`), as dpkg's
+        // postinst does.
         let installer = install.join("install.sh");
         std::fs::write(
             &installer,
             format!(
                 "#!/bin/sh\nset -e\nD='{dir}'\nif [ -f \"$D/slow\" ]; then touch \"$D/installing\"; sleep 30; fi\n\
+                 if [ -f \"$D/stop-kiosk\" ]; then\n  touch \"$D/busy\"\n  kill -TERM \"$PPID\"\n  n=0\n\
+                 \x20 while kill -0 \"$PPID\" 2>/dev/null; do\n    n=$((n + 1))\n\
+                 \x20   if [ \"$n\" -gt 100 ]; then echo \"$KIOSK_UPDATE_VERSION\" >> \"$D/kiosk-kept-running\"; break; fi\n\
+                 \x20   sleep 0.1\n  done\nfi\n\
                  cp \"$1\" \"$D/kiosk-launch.new\"\nmv \"$D/kiosk-launch.new\" \"$D/kiosk-launch\"\n\
-                 echo \"$KIOSK_UPDATE_VERSION\" >> \"$D/installed.log\"\n",
+                 echo \"$KIOSK_UPDATE_VERSION\" >> \"$D/installed.log\"\nrm -f \"$D/busy\"\n",
                 dir = install.display()
             ),
         )
@@ -294,6 +304,15 @@ impl Appliance {
         let deadline = Instant::now() + limit;
         let mut exits = Vec::new();
         loop {
+            // An installer that stopped the kiosk starts it again when it is done.
+            while self.install_dir().join("busy").exists() {
+                assert!(
+                    Instant::now() < deadline,
+                    "the installer did not finish; log:\n{}",
+                    self.log_text()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
             let mut child = self.start();
             loop {
                 if done() {
@@ -564,4 +583,117 @@ fn an_install_cut_off_by_a_crash_is_finished_at_the_next_start() {
     assert_eq!(kiosk.installed(), ["0.2.0"]);
     assert_eq!(kiosk.launcher(), good);
     assert_eq!(kiosk.state().pending, None);
+}
+
+#[test]
+fn installs_whose_installer_stops_the_kiosk_are_finished_by_the_next_start_without_a_loop() {
+    let hub = Hub::start();
+    let kiosk = Appliance::set_up(&hub);
+    let public = kiosk.keys().join("update-key.pub");
+    let base = kiosk.launcher();
+    // The installer stops the kiosk it was started by, as dpkg's prerm stops the service.
+    std::fs::write(kiosk.install_dir().join("stop-kiosk"), "").unwrap();
+
+    // 0.2.0 never reaches the hub: installed (the kiosk stopped during it), started, failed,
+    // rolled back (the kiosk stopped again, before it could record anything), and the old
+    // version, started by the supervisor, records the roll-back instead of installing 0.2.0
+    // again.
+    hub.release(
+        &kiosk.keys(),
+        &public,
+        "0.2.0",
+        &Appliance::package("0.2.0", Behaviour::NoHub),
+    );
+    hub.stage(&kiosk.device, "0.2.0").unwrap();
+    let exits = kiosk.supervise(Duration::from_secs(120), || {
+        hub.reported(&kiosk.device)
+            .is_some_and(|(v, s, _)| v == "0.2.0" && s == "rolled_back")
+    });
+
+    // Each stop ended the kiosk at once, while its installer ran.
+    assert!(
+        !kiosk.install_dir().join("kiosk-kept-running").exists(),
+        "{}",
+        kiosk.log_text()
+    );
+    assert_eq!(exits, [0, 0], "{}", kiosk.log_text());
+    assert_eq!(kiosk.installed(), ["0.2.0", "0.1.0"]);
+    assert_eq!(kiosk.launcher(), base);
+    let (_, _, detail) = hub.reported(&kiosk.device).unwrap();
+    assert!(detail.unwrap().contains("no sync with the hub"));
+    let state = kiosk.state();
+    assert_eq!(state.pending, None);
+    assert_eq!(state.failed, ["0.2.0"]);
+    assert!(kiosk.log_text().contains("roll-back finished"));
+}
+
+#[test]
+fn a_roll_back_that_cannot_install_is_given_up_after_its_tries() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let kept = kiosk::update::package_path(&data, "0.1.0");
+    std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    std::fs::write(&kept, "the previous package").unwrap();
+    // 0.2.0 is being rolled back; its first try was cut off.
+    let state = kiosk::update::State {
+        pending: Some(kiosk::update::Pending {
+            version: "0.2.0".into(),
+            previous_version: "0.1.0".into(),
+            starts: 2,
+            since: "2026-12-03T08:00:00Z".into(),
+            rolling_back: true,
+            reason: Some("no sync with the hub within 180 s of the start".into()),
+            roll_back_tries: 1,
+        }),
+        ..Default::default()
+    };
+    state.save(&data).unwrap();
+    let calls = root.path().join("calls");
+    let installer = root.path().join("fails.sh");
+    std::fs::write(
+        &installer,
+        format!(
+            "#!/bin/sh\necho \"$KIOSK_UPDATE_VERSION $1\" >> '{}'\necho 'dpkg: broken' >&2\nexit 1\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+
+    // The new version starts again and again (systemd's Restart=always): each start tries the
+    // previous package once more, until the tries are used up.
+    let mut exits = Vec::new();
+    for _ in 0..5 {
+        let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .args(["run", "--screen", "off", "--data-dir"])
+            .arg(&data)
+            .env("KIOSK_SOFTWARE_VERSION", "0.2.0")
+            .env("KIOSK_INSTALLER", format!("sh {}", installer.display()))
+            .env("KIOSK_LOG", "info")
+            .output()
+            .unwrap();
+        exits.push(out.status.code().unwrap_or(-1));
+    }
+
+    let restart = i32::from(kiosk::update::RESTART_EXIT_CODE);
+    // Two more tries, the give-up, then runs (and, never enrolled, stops at that).
+    assert_eq!(exits[..3], [restart, restart, restart], "{exits:?}");
+    assert!(exits[3..].iter().all(|&e| e != restart), "{exits:?}");
+    let tried = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(
+        tried.lines().count(),
+        kiosk::update::MAX_ROLL_BACK_TRIES as usize - 1,
+        "{tried}"
+    );
+    assert!(
+        tried.starts_with(&format!("0.1.0 {}", kept.display())),
+        "{tried}"
+    );
+    let state = kiosk::update::State::load(&data).unwrap();
+    assert_eq!(state.pending, None);
+    assert_eq!(state.failed, ["0.2.0"]);
+    let report = state.report.unwrap();
+    assert_eq!(report.status, protocol::update::UpdateStatus::RolledBack);
+    let detail = report.detail.unwrap();
+    assert!(detail.contains("failed 3 times"), "{detail}");
+    assert!(detail.contains("still running 0.2.0"), "{detail}");
 }

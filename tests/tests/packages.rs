@@ -7,57 +7,19 @@
 //! upgraded over databases of the previous release, removed and purged. Needs root (chroot,
 //! mmdebstrap), cargo-deb, and the Debian packages mmdebstrap, systemd and dpkg-dev.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::os::unix::fs::MetadataExt;
+#[path = "packages/debian_root.rs"]
+#[allow(dead_code)]
+mod debian_root;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use debian_root::{HUB, Hub, Root, applied, field, owner, profile_dir, run, text, workspace};
 use hub::store::migrations::MIGRATIONS;
 use sha2::{Digest, Sha256};
 
-const HUB: &str = "dorfpunkt-hub";
 const KIOSK: &str = "dorfpunkt-kiosk";
-
-/// The workspace's root folder.
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate sits in the workspace")
-        .to_path_buf()
-}
-
-/// The profile folder of this test (`target/debug`), where `cargo test --workspace` put the
-/// `hub` and `kiosk` binaries.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps")
-        .to_path_buf()
-}
-
-/// Runs `command`, failing the test with its output unless it succeeds.
-fn run(command: &mut Command) -> Output {
-    let shown = format!("{command:?}");
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("starting {shown}: {e}"));
-    assert!(
-        output.status.success(),
-        "{shown} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// Builds both packages at `version` into `out` from the test profile's binaries.
 fn build_packages(version: &str, out: &Path) -> (PathBuf, PathBuf) {
@@ -92,212 +54,6 @@ fn build_packages(version: &str, out: &Path) -> (PathBuf, PathBuf) {
             .clone()
     };
     (find(HUB), find(KIOSK))
-}
-
-/// A field of a package's control file.
-fn field(deb: &Path, name: &str) -> String {
-    text(&run(Command::new("dpkg-deb").arg("--field").arg(deb).arg(name)).stdout)
-        .trim()
-        .to_string()
-}
-
-/// A clean Debian root, unpacked from the cached tarball into a temporary folder.
-struct Root {
-    dir: tempfile::TempDir,
-}
-
-impl Root {
-    fn new() -> Root {
-        let tarball = run(&mut Command::new(
-            workspace().join("images/packages/prepare-test-root"),
-        ))
-        .stdout;
-        let tarball = PathBuf::from(text(&tarball).trim());
-        let scratch = profile_dir().parent().expect("target folder").join("tmp");
-        std::fs::create_dir_all(&scratch).expect("target/tmp");
-        let dir = tempfile::Builder::new()
-            .prefix("packages-root-")
-            .tempdir_in(&scratch)
-            .expect("temporary root");
-        run(Command::new("tar")
-            .arg("-xf")
-            .arg(&tarball)
-            .arg("-C")
-            .arg(dir.path()));
-        Root { dir }
-    }
-
-    fn path(&self, inside: &str) -> PathBuf {
-        self.dir.path().join(inside.trim_start_matches('/'))
-    }
-
-    /// A command run inside the root as root, with a plain environment.
-    fn chroot(&self, args: &[&str]) -> Command {
-        self.chroot_as(None, args)
-    }
-
-    /// A command run inside the root as `uid:gid`, or as root.
-    fn chroot_as(&self, user: Option<(u32, u32)>, args: &[&str]) -> Command {
-        let mut command = Command::new("chroot");
-        command
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("LC_ALL", "C.UTF-8")
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        if let Some((uid, gid)) = user {
-            command.arg(format!("--userspec={uid}:{gid}"));
-        }
-        command.arg(self.dir.path()).args(args);
-        command
-    }
-
-    /// Installs package files with dpkg (no network: the root holds their dependencies).
-    fn install(&self, debs: &[&Path]) -> String {
-        let mut args = vec!["dpkg".to_string(), "--install".to_string()];
-        for deb in debs {
-            let name = deb.file_name().expect("file name").to_string_lossy();
-            std::fs::copy(deb, self.path(&format!("tmp/{name}"))).expect("copy the package");
-            args.push(format!("/tmp/{name}"));
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = run(&mut self.chroot(&args));
-        format!("{}{}", text(&output.stdout), text(&output.stderr))
-    }
-
-    /// A user's line in the root's /etc/passwd: name, uid, gid, home, shell.
-    fn user(&self, name: &str) -> (u32, u32, String, String) {
-        let passwd = std::fs::read_to_string(self.path("etc/passwd")).expect("passwd");
-        let line = passwd
-            .lines()
-            .find(|l| l.starts_with(&format!("{name}:")))
-            .unwrap_or_else(|| panic!("no user {name} in the root"));
-        let parts: Vec<&str> = line.split(':').collect();
-        (
-            parts[2].parse().expect("uid"),
-            parts[3].parse().expect("gid"),
-            parts[5].to_string(),
-            parts[6].to_string(),
-        )
-    }
-
-    /// The groups `name` is a member of (besides its own).
-    fn groups_of(&self, name: &str) -> Vec<String> {
-        let group = std::fs::read_to_string(self.path("etc/group")).expect("group");
-        group
-            .lines()
-            .filter(|l| {
-                l.rsplit(':')
-                    .next()
-                    .is_some_and(|members| members.split(',').any(|m| m == name))
-            })
-            .filter_map(|l| l.split(':').next().map(String::from))
-            .collect()
-    }
-}
-
-/// The hub running inside the root as its system user.
-struct Hub {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    port: u16,
-}
-
-impl Hub {
-    /// `hub serve` with the packaged configuration.
-    fn start(root: &Root) -> Hub {
-        Hub::start_with(root, &["--config", "/etc/dorfpunkt/hub.toml", "serve"])
-    }
-
-    /// `hub ARGS --listen 127.0.0.1:<free port>` as the hub's user.
-    fn start_with(root: &Root, args: &[&str]) -> Hub {
-        let (uid, gid, _, _) = root.user(HUB);
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("a free port")
-            .local_addr()
-            .expect("address")
-            .port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut all = vec!["/usr/bin/hub"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--listen", &listen]);
-        let mut command = root.chroot_as(Some((uid, gid)), &all);
-        command
-            .env("DORFPUNKT_HUB_PLANNING_CHECK_SECONDS", "0")
-            .env("DORFPUNKT_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = command.spawn().expect("starting the hub in the root");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let hub = Hub { child, lines, port };
-        hub.wait_for("hub listening on", Duration::from_secs(60));
-        hub
-    }
-
-    /// Waits for a line containing `what`; the lines read on the way.
-    fn wait_for(&self, what: &str, within: Duration) -> Vec<String> {
-        let until = Instant::now() + within;
-        let mut seen = Vec::new();
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let found = line.contains(what);
-                    seen.push(line);
-                    if found {
-                        return seen;
-                    }
-                }
-                Err(e) => panic!("no line with {what:?} ({e}); the hub printed {seen:?}"),
-            }
-        }
-    }
-
-    /// GET /healthz over TLS, trusting the certificate the hub made in its data folder.
-    fn health(&self, root: &Root) -> serde_json::Value {
-        hub::server::install_crypto();
-        let pem = std::fs::read(root.path("var/lib/dorfpunkt-hub/tls/hub-cert.pem"))
-            .expect("the hub's self-signed certificate");
-        let client = reqwest::Client::builder()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client");
-        let url = format!("https://localhost:{}/healthz", self.port);
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime")
-            .block_on(async {
-                let answer = client.get(&url).send().await.expect("GET /healthz");
-                assert!(answer.status().is_success(), "{}", answer.status());
-                answer.json().await.expect("JSON")
-            })
-    }
-
-    /// SIGTERM, and the hub's exit status once it stopped (it must stop gracefully).
-    fn stop(mut self) -> std::process::ExitStatus {
-        run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
-        self.wait_for("hub stopped", Duration::from_secs(20));
-        self.child.wait().expect("the hub's exit")
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// `kiosk run` of the package, enrolled with a demo hub inside the root and started as its
@@ -421,6 +177,112 @@ fn kiosk_notifies_systemd(root: &Root) {
     assert!(hub.stop().success());
 }
 
+/// The kiosk's update path inside the root with real dpkg: `deb` signed as `version` with `hub
+/// update sign`, kept by the kiosk with its offer as after a verified download, asked for by
+/// `kiosk install-request` as the kiosk's user over a Unix socket, and installed by `kiosk
+/// install-server` as root (the connection as its stdin and stdout, as systemd hands it over),
+/// which stores and checks its own copy first. (The socket's / is writable: no remount.)
+fn kiosk_installs_a_signed_version_through_its_root_side_installer(
+    root: &Root,
+    deb: &Path,
+    version: &str,
+) {
+    let keys = tempfile::tempdir().expect("keys");
+    let hub_bin = profile_dir().join("hub");
+    run(Command::new(&hub_bin)
+        .args(["update", "keygen", "--out"])
+        .arg(keys.path()));
+    run(Command::new(&hub_bin)
+        .args(["update", "sign", "--key"])
+        .arg(keys.path().join("update-key"))
+        .arg("--package")
+        .arg(deb)
+        .args(["--version", version]));
+    std::fs::copy(
+        keys.path().join("update-key.pub"),
+        root.path("etc/dorfpunkt/update-key.pub"),
+    )
+    .expect("the pinned key");
+    let signature = std::fs::read_to_string(format!("{}.sig", deb.display())).expect("signature");
+    let (sha256, size) = kiosk::update::hash_file(deb).expect("hash");
+    let data = root.path("var/lib/dorfpunkt-kiosk");
+    let package = kiosk::update::package_path(&data, version);
+    std::fs::create_dir_all(package.parent().expect("folder")).expect("packages folder");
+    std::fs::copy(deb, &package).expect("the kept package");
+    let offer = protocol::update::UpdateOffer {
+        version: version.to_string(),
+        sha256,
+        size,
+        signature: signature.trim().to_string(),
+    };
+    std::fs::write(
+        kiosk::update::offer_path(&data, version),
+        serde_json::to_vec(&offer).expect("offer"),
+    )
+    .expect("the kept offer");
+    let (kiosk_uid, kiosk_gid, _, _) = root.user(KIOSK);
+    for path in [data.join("update"), data.join("update/packages"), package] {
+        std::os::unix::fs::chown(&path, Some(kiosk_uid), Some(kiosk_gid)).expect("chown");
+    }
+    std::fs::write(
+        root.path("tmp/mountinfo"),
+        "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n",
+    )
+    .expect("mountinfo");
+
+    // The socket as dorfpunkt-kiosk-install.socket makes it: root's, the kiosk's group, 0660.
+    let socket = root.path("run/dorfpunkt-kiosk-install.sock");
+    std::fs::create_dir_all(root.path("run")).expect("run");
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).expect("socket");
+    std::os::unix::fs::chown(&socket, Some(0), Some(kiosk_gid)).expect("socket group");
+    std::fs::set_permissions(&socket, std::os::unix::fs::PermissionsExt::from_mode(0o660))
+        .expect("socket mode");
+    let server = {
+        let mut command = root.chroot(&[
+            "/usr/bin/kiosk",
+            "install-server",
+            "--mountinfo",
+            "/tmp/mountinfo",
+        ]);
+        std::thread::spawn(move || {
+            let (connection, _) = listener.accept().expect("a connection");
+            let output = connection.try_clone().expect("clone");
+            command
+                .stdin(Stdio::from(std::os::fd::OwnedFd::from(connection)))
+                .stdout(Stdio::from(std::os::fd::OwnedFd::from(output)))
+                .output()
+                .expect("install-server runs")
+        })
+    };
+    let package_inside = format!("/var/lib/dorfpunkt-kiosk/update/packages/{version}.pkg");
+    let asked = root
+        .chroot_as(
+            Some((kiosk_uid, kiosk_gid)),
+            &["/usr/bin/kiosk", "install-request", &package_inside],
+        )
+        .env("KIOSK_UPDATE_VERSION", version)
+        .output()
+        .expect("install-request runs");
+    let served = server.join().expect("the server thread");
+    assert!(
+        asked.status.success() && served.status.success(),
+        "install-request: {}\ninstall-server: {}",
+        text(&asked.stderr),
+        text(&served.stderr)
+    );
+    let installed = text(
+        &run(&mut root.chroot(&["dpkg-query", "--showformat=${Version}", "--show", KIOSK])).stdout,
+    );
+    assert_eq!(installed, version);
+    let store = root.path("var/lib/dorfpunkt-kiosk-installer");
+    assert_eq!(owner(&store), (0, 0, 0o700));
+    assert_eq!(
+        std::fs::read(store.join(format!("{version}.deb"))).expect("the stored copy"),
+        std::fs::read(deb).expect("the package")
+    );
+}
+
 /// A child process killed when dropped.
 struct KillOnDrop(Child);
 
@@ -431,19 +293,6 @@ impl Drop for KillOnDrop {
             let _ = self.0.wait();
         }
     }
-}
-
-/// The names in a hub database's schema_migrations, in order.
-fn applied(db: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).expect("open the hub database");
-    let mut statement = conn
-        .prepare("SELECT name FROM schema_migrations ORDER BY name")
-        .expect("schema_migrations");
-    statement
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows")
 }
 
 /// A database as the previous release left it: every migration but the last applied, recorded
@@ -476,11 +325,6 @@ fn marker(db: &Path) -> String {
         .expect("open")
         .query_row("SELECT note FROM package_test_marker", [], |r| r.get(0))
         .expect("the marker row")
-}
-
-fn owner(path: &Path) -> (u32, u32, u32) {
-    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    (meta.uid(), meta.gid(), meta.mode() & 0o7777)
 }
 
 #[test]
@@ -535,6 +379,28 @@ fn packages_install_start_upgrade_and_remove_in_a_clean_debian_root() {
         verified.stderr.is_empty(),
         "systemd-analyze verify: {}",
         text(&verified.stderr)
+    );
+    // The kiosk's root-side installer: a socket, enabled, and the service it starts per
+    // connection (a template, checked as an instance).
+    let installer_units = [
+        "dorfpunkt-kiosk-install.socket",
+        "dorfpunkt-kiosk-install@.service",
+    ]
+    .map(|unit| root.path(&format!("usr/lib/systemd/system/{unit}")));
+    let verified = run(Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(format!("--root={}", root.dir.path().display()))
+        .args(&installer_units));
+    assert!(
+        verified.stderr.is_empty(),
+        "systemd-analyze verify: {}",
+        text(&verified.stderr)
+    );
+    assert!(
+        root.path("etc/systemd/system/sockets.target.wants/dorfpunkt-kiosk-install.socket")
+            .symlink_metadata()
+            .is_ok(),
+        "dorfpunkt-kiosk-install.socket is not enabled"
     );
     for (name, unit) in [HUB, KIOSK].iter().zip(&units) {
         let security = run(Command::new("systemd-analyze")
@@ -692,6 +558,8 @@ fn packages_install_start_upgrade_and_remove_in_a_clean_debian_root() {
     let hub = Hub::start(&root);
     assert_eq!(hub.health(&root)["status"], "ok");
     assert!(hub.stop().success());
+
+    kiosk_installs_a_signed_version_through_its_root_side_installer(&root, &kiosk1, &v1);
 
     // Remove keeps data and configuration; purge removes the configuration only and says where
     // the data stayed.
