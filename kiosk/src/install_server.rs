@@ -87,9 +87,21 @@ pub struct Server {
     pub dpkg: Vec<String>,
     /// mount (`KIOSK_MOUNT`, default `mount`), given `-o remount,rw /` or `-o remount,ro /`.
     pub mount: Vec<String>,
-    /// How long the read-only remount is tried again.
+    /// How long the read-only remount is tried here.
     pub remount_for: Duration,
+    /// What tries it on after this process has ended (`KIOSK_REMOUNT_LATER`, default
+    /// [`REMOUNT_LATER`]): this server runs the old `kiosk` program, which dpkg just replaced,
+    /// and the kernel keeps `/` writable while a deleted file is open, so the remount can only
+    /// succeed once the server is gone.
+    pub remount_later: Vec<String>,
 }
+
+/// The answer while another install runs; `kiosk install-request` then ends with
+/// [`update::RESTART_EXIT_CODE`] (try again later) instead of a failure.
+pub const BUSY: &str = "another install is under way";
+
+/// Starts the unit that remounts `/` read-only once nothing holds a replaced file.
+pub const REMOUNT_LATER: &str = "systemctl --no-block start dorfpunkt-kiosk-root-ro.service";
 
 impl Server {
     /// The paths of the appliance, with `KIOSK_DPKG` and `KIOSK_MOUNT` for tests.
@@ -110,7 +122,8 @@ impl Server {
             mountinfo: PathBuf::from("/proc/self/mountinfo"),
             dpkg: words("KIOSK_DPKG", DPKG),
             mount: words("KIOSK_MOUNT", "mount"),
-            remount_for: Duration::from_secs(60),
+            remount_for: Duration::from_secs(5),
+            remount_later: words("KIOSK_REMOUNT_LATER", REMOUNT_LATER),
         }
     }
 
@@ -173,7 +186,7 @@ impl Server {
         let lock = std::fs::File::create(self.store.join(".lock"))
             .map_err(|e| Failure::refused(format!("the store's lock: {e}")))?;
         rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-            .map_err(|_| Failure::refused("another install is under way".to_string()))?;
+            .map_err(|_| Failure::refused(BUSY.to_string()))?;
         let stored = self.store.join(format!("{version}.deb"));
         if stored.exists() {
             tracing::info!(version, "installing the stored package");
@@ -272,7 +285,14 @@ impl Server {
                     std::thread::sleep(Duration::from_secs(1));
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "/ stays writable until the next boot");
+                    match run(&self.remount_later, &[]) {
+                        Ok(()) => {
+                            tracing::info!(error = %e, "/ is busy; remounting read-only once this installer has ended")
+                        }
+                        Err(later) => {
+                            tracing::error!(error = %e, later = %later, "/ stays writable until the next boot")
+                        }
+                    }
                     return;
                 }
             }

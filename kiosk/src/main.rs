@@ -206,7 +206,11 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
                 eprintln!("{e}");
-                Ok(ExitCode::FAILURE)
+                if e.contains(kiosk::install_server::BUSY) {
+                    Ok(ExitCode::from(kiosk::update::RESTART_EXIT_CODE))
+                } else {
+                    Ok(ExitCode::FAILURE)
+                }
             }
         };
     }

@@ -72,45 +72,55 @@ pub const UPDATE_DIR: &str = "update";
 
 /// The version this kiosk runs: `KIOSK_SOFTWARE_VERSION` if set (the update tests run one binary
 /// as several versions); else, for the packaged program (`/usr/bin/kiosk`), the version of the
-/// installed `dorfpunkt-kiosk` package in dpkg's database (a package version carries a revision
-/// the crate does not know, and is what the hub's releases are named by); else the build's.
+/// `dorfpunkt-kiosk` package whose files are on disk, as `dpkg-query` tells (a package version
+/// carries a revision the crate does not know, and is what the hub's releases are named by);
+/// else the build's. Asked once per process.
 pub fn running_version() -> String {
-    let valid = |v: String| Some(v.trim().to_string()).filter(|v| check_version(v).is_ok());
-    std::env::var("KIOSK_SOFTWARE_VERSION")
-        .ok()
-        .and_then(valid)
-        .or_else(|| {
-            let exe = std::env::current_exe().ok()?;
-            if exe != Path::new(PACKAGED_PROGRAM) {
-                return None;
-            }
-            let status = std::fs::read_to_string(DPKG_STATUS).ok()?;
-            installed_package_version(&status, PACKAGE_NAME).and_then(valid)
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION
+        .get_or_init(|| {
+            let valid = |v: String| Some(v.trim().to_string()).filter(|v| check_version(v).is_ok());
+            std::env::var("KIOSK_SOFTWARE_VERSION")
+                .ok()
+                .and_then(valid)
+                .or_else(|| packaged_version().and_then(valid))
+                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string())
         })
-        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string())
+        .clone()
 }
 
 /// Where the package installs the kiosk program.
 pub const PACKAGED_PROGRAM: &str = "/usr/bin/kiosk";
 /// The kiosk's Debian package.
 pub const PACKAGE_NAME: &str = "dorfpunkt-kiosk";
-/// dpkg's database of installed packages.
-const DPKG_STATUS: &str = "/var/lib/dpkg/status";
 
-/// The version of `package` in the text of dpkg's status file, if it is installed.
-pub fn installed_package_version(status: &str, package: &str) -> Option<String> {
-    status.split("\n\n").find_map(|paragraph| {
-        let field = |name: &str| {
-            paragraph
-                .lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-                .map(str::trim)
-        };
-        (field("Package") == Some(package)
-            && field("Status").is_some_and(|s| s.ends_with(" installed")))
-        .then(|| field("Version").map(str::to_string))
-        .flatten()
-    })
+/// The package's version when this is the packaged program. dpkg-query, not dpkg's status file:
+/// dpkg keeps recent changes in a journal beside it, and the kiosk is started by the package's
+/// own postinst while the install is still under way.
+fn packaged_version() -> Option<String> {
+    if std::env::current_exe().ok()? != Path::new(PACKAGED_PROGRAM) {
+        return None;
+    }
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${db:Status-Status} ${Version}", PACKAGE_NAME])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    files_present_version(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The version of a `dpkg-query -f '${db:Status-Status} ${Version}'` answer whose package has
+/// its files on disk (installed, or unpacked and being configured).
+pub fn files_present_version(answer: &str) -> Option<String> {
+    let (status, version) = answer.trim().split_once(' ')?;
+    matches!(
+        status,
+        "installed" | "unpacked" | "half-configured" | "triggers-awaited" | "triggers-pending"
+    )
+    .then(|| version.trim().to_string())
+    .filter(|v| !v.is_empty())
 }
 
 /// How updates are done on this kiosk (`KIOSK_UPDATE_KEY`, `KIOSK_INSTALLER`,
@@ -158,6 +168,10 @@ pub enum UpdateError {
     State(String),
     #[error("the installer failed: {0}")]
     Installer(String),
+    /// The installer was killed by a signal: the service manager is stopping the kiosk (dpkg's
+    /// prerm does that during the install), so the outcome is unknown until the next start.
+    #[error("the installer was stopped: {0}")]
+    Interrupted(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UpdateError + '_ {
@@ -383,6 +397,7 @@ pub fn on_start(data_dir: &Path, settings: &Settings) -> Result<Start, UpdateErr
         &pending.version,
     ) {
         Ok(()) => Ok(Start::Restart),
+        Err(UpdateError::Interrupted(_)) => Ok(Start::Restart),
         Err(e) => {
             roll_back(data_dir, settings, &mut state, &pending, e.to_string())?;
             Ok(Start::Restart)
@@ -491,6 +506,16 @@ fn install(settings: &Settings, package: &Path, version: &str) -> Result<(), Upd
     if output.status.success() {
         tracing::info!(version, package = %package.display(), "installed");
         Ok(())
+    } else if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&output.status) {
+        Err(UpdateError::Interrupted(format!(
+            "{program} ended by signal {signal}"
+        )))
+    } else if output.status.code() == Some(i32::from(RESTART_EXIT_CODE)) {
+        // The installer is busy with another install: nothing was done, try again later.
+        Err(UpdateError::Interrupted(format!(
+            "{program}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
     } else {
         let err = String::from_utf8_lossy(&output.stderr);
         Err(UpdateError::Installer(format!(
@@ -801,6 +826,11 @@ impl Agent {
                 &pending.version,
             ) {
                 Ok(()) => Ok(()),
+                // Stopped with the kiosk: the pending record stays for the next start.
+                Err(UpdateError::Interrupted(why)) => {
+                    tracing::warn!(version = %pending.version, reason = %why, "install interrupted; the next start carries on");
+                    Ok(())
+                }
                 Err(e) => roll_back(&dir, &settings, &mut state, &pending, e.to_string()),
             }
         })
@@ -958,18 +988,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_installed_package_version_is_read_from_dpkg_status() {
-        let status = "Package: dorfpunkt-hub\nStatus: install ok installed\nVersion: 9.9.9-1\n\n\
-                      Package: dorfpunkt-kiosk\nStatus: install ok installed\nArchitecture: arm64\n\
-                      Version: 0.1.1-1\n\nPackage: other\nVersion: 1\n";
+    fn the_package_version_counts_once_its_files_are_on_disk() {
         assert_eq!(
-            installed_package_version(status, "dorfpunkt-kiosk").as_deref(),
+            files_present_version("installed 0.1.1-1\n").as_deref(),
             Some("0.1.1-1")
         );
-        let removed =
-            "Package: dorfpunkt-kiosk\nStatus: deinstall ok config-files\nVersion: 0.1.0-1\n";
-        assert_eq!(installed_package_version(removed, "dorfpunkt-kiosk"), None);
-        assert_eq!(installed_package_version(status, "missing"), None);
+        assert_eq!(
+            files_present_version("half-configured 0.1.2-1").as_deref(),
+            Some("0.1.2-1")
+        );
+        assert_eq!(files_present_version("config-files 0.1.0-1"), None);
+        assert_eq!(files_present_version("not-installed "), None);
+        assert_eq!(files_present_version(""), None);
     }
 
     #[test]

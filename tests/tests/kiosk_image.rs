@@ -182,6 +182,9 @@ fn hub_certificate(hub_dir: &Path) {
             "-addext",
             "subjectAltName=IP:10.0.2.2,IP:127.0.0.1,DNS:localhost",
         ])
+        // A server's certificate, not a CA's (webpki refuses a CA as the server's own).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
         .arg("-keyout")
         .arg(tls.join("hub-key.pem"))
         .arg("-out")
@@ -288,10 +291,20 @@ fn ssh(key: &Path, port: u16, command: &str) -> String {
     text(&out.stdout)
 }
 
-/// Whether `/` is mounted read-only in the guest.
-fn root_read_only(key: &Path, port: u16) -> bool {
-    let options = ssh(key, port, "findmnt -no OPTIONS /");
-    options.split(',').any(|o| o.trim() == "ro")
+/// Whether `/` is mounted read-only in the guest, waiting up to `within` for it (after an
+/// install the remount waits until the installer has ended).
+fn root_read_only(key: &Path, port: u16, within: Duration) -> bool {
+    let until = Instant::now() + within;
+    loop {
+        let options = ssh(key, port, "findmnt -no OPTIONS /");
+        if options.split(',').any(|o| o.trim() == "ro") {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    }
 }
 
 /// The emulated display's picture through qemu's monitor (`screendump`, a binary PPM).
@@ -491,7 +504,10 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
         .trim()
         .parse()
         .expect("port");
-    assert!(root_read_only(&ssh_key, port), "/ is not read-only");
+    assert!(
+        root_read_only(&ssh_key, port, Duration::ZERO),
+        "/ is not read-only"
+    );
     let password = Command::new("ssh")
         .args(["-p", &port.to_string()])
         .args([
@@ -569,7 +585,7 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
         SECOND
     );
     assert!(
-        root_read_only(&ssh_key, port),
+        root_read_only(&ssh_key, port, Duration::from_secs(120)),
         "/ stayed writable after the update"
     );
 
@@ -611,7 +627,7 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
         &console,
     );
     assert!(
-        root_read_only(&ssh_key, port),
+        root_read_only(&ssh_key, port, Duration::from_secs(120)),
         "/ stayed writable after the roll-back"
     );
 

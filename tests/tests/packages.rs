@@ -380,11 +380,12 @@ fn packages_install_start_upgrade_and_remove_in_a_clean_debian_root() {
         "systemd-analyze verify: {}",
         text(&verified.stderr)
     );
-    // The kiosk's root-side installer: a socket, enabled, and the service it starts per
-    // connection (a template, checked as an instance).
+    // The kiosk's root-side installer: a socket, enabled, the service it starts per connection
+    // (a template, checked as an instance), and the one that makes / read-only after it.
     let installer_units = [
         "dorfpunkt-kiosk-install.socket",
         "dorfpunkt-kiosk-install@.service",
+        "dorfpunkt-kiosk-root-ro.service",
     ]
     .map(|unit| root.path(&format!("usr/lib/systemd/system/{unit}")));
     let verified = run(Command::new("systemd-analyze")
