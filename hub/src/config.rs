@@ -35,6 +35,12 @@ pub struct Config {
     pub smtp_ca_file: Option<PathBuf>,
     /// How often the hub makes and sends due reminders, seconds; 0 turns it off.
     pub reminder_check_seconds: u64,
+    /// Where the SNTP server answers kiosks' time requests (`ntp`); none (the default) turns it
+    /// off. Port 123 needs CAP_NET_BIND_SERVICE.
+    pub ntp_listen: Option<SocketAddr>,
+    /// The stratum the SNTP server announces, 1..=15: 3 assumes the hub's host is kept by its
+    /// own NTP client from stratum 2 servers.
+    pub ntp_stratum: u8,
 }
 
 impl Default for Config {
@@ -55,6 +61,8 @@ impl Default for Config {
             smtp_password_file: None,
             smtp_ca_file: None,
             reminder_check_seconds: 60,
+            ntp_listen: None,
+            ntp_stratum: 3,
         }
     }
 }
@@ -78,6 +86,8 @@ struct FileConfig {
     smtp_password_file: Option<PathBuf>,
     smtp_ca_file: Option<PathBuf>,
     reminder_check_seconds: Option<u64>,
+    ntp_listen: Option<SocketAddr>,
+    ntp_stratum: Option<u8>,
 }
 
 /// Why the configuration cannot be used.
@@ -122,7 +132,8 @@ impl Config {
                 | "planning_check_seconds"
                 | "smtp_port"
                 | "smtp_starttls"
-                | "reminder_check_seconds" => format!("{key} = {value}"),
+                | "reminder_check_seconds"
+                | "ntp_stratum" => format!("{key} = {value}"),
                 _ => format!("{key} = {}", toml_string(&value)),
             };
             toml::from_str(&toml_text).map_err(|e| ConfigError::Env {
@@ -146,6 +157,8 @@ impl Config {
             "SMTP_PASSWORD_FILE",
             "SMTP_CA_FILE",
             "REMINDER_CHECK_SECONDS",
+            "NTP_LISTEN",
+            "NTP_STRATUM",
         ] {
             if let Some(value) = var(name) {
                 config.apply(parse_env(name, value)?);
@@ -195,6 +208,12 @@ impl Config {
         if let Some(v) = f.reminder_check_seconds {
             self.reminder_check_seconds = v;
         }
+        if f.ntp_listen.is_some() {
+            self.ntp_listen = f.ntp_listen;
+        }
+        if let Some(v) = f.ntp_stratum {
+            self.ntp_stratum = v;
+        }
     }
 
     /// The optional SMTP texts: a given one replaces the one before.
@@ -239,6 +258,11 @@ impl Config {
         if self.reminder_check_seconds > 3600 {
             return Err(ConfigError::Invalid(
                 "reminder_check_seconds must lie between 0 (off) and 3600".into(),
+            ));
+        }
+        if !(1..=15).contains(&self.ntp_stratum) {
+            return Err(ConfigError::Invalid(
+                "ntp_stratum must lie between 1 and 15 (0 and 16 mean unsynchronised)".into(),
             ));
         }
         Ok(())
@@ -295,5 +319,71 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("go together"), "{err}");
+    }
+
+    #[test]
+    fn ntp_is_off_unless_configured() {
+        let config = Config::load(None, |_| None).unwrap();
+        assert_eq!(config.ntp_listen, None);
+        assert_eq!(config.ntp_stratum, 3);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
+        std::fs::write(&file, "ntp_listen = \"0.0.0.0:123\"\nntp_stratum = 2\n").unwrap();
+        let config = Config::load(Some(&file), |_| None).unwrap();
+        assert_eq!(config.ntp_listen, Some("0.0.0.0:123".parse().unwrap()));
+        assert_eq!(config.ntp_stratum, 2);
+
+        // The environment wins over the file.
+        let config = Config::load(Some(&file), |name| match name {
+            "DORFPUNKT_HUB_NTP_LISTEN" => Some("127.0.0.1:1123".into()),
+            "DORFPUNKT_HUB_NTP_STRATUM" => Some("4".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.ntp_listen, Some("127.0.0.1:1123".parse().unwrap()));
+        assert_eq!(config.ntp_stratum, 4);
+    }
+
+    #[test]
+    fn bad_ntp_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
+        for (text, expected) in [
+            ("ntp_listen = 123\n", "ntp_listen"),
+            ("ntp_listen = \"hub:123\"\n", "ntp_listen"),
+            ("ntp_stratum = \"3\"\n", "ntp_stratum"),
+            ("ntp_stratum = 300\n", "ntp_stratum"),
+            ("ntp_stratum = 0\n", "between 1 and 15"),
+            ("ntp_stratum = 16\n", "between 1 and 15"),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = Config::load(Some(&file), |_| None).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+        for (name, value, expected) in [
+            (
+                "DORFPUNKT_HUB_NTP_LISTEN",
+                "nowhere",
+                "DORFPUNKT_HUB_NTP_LISTEN",
+            ),
+            (
+                "DORFPUNKT_HUB_NTP_STRATUM",
+                "three",
+                "DORFPUNKT_HUB_NTP_STRATUM",
+            ),
+            (
+                "DORFPUNKT_HUB_NTP_STRATUM",
+                "-1",
+                "DORFPUNKT_HUB_NTP_STRATUM",
+            ),
+            ("DORFPUNKT_HUB_NTP_STRATUM", "0", "between 1 and 15"),
+            ("DORFPUNKT_HUB_NTP_STRATUM", "16", "between 1 and 15"),
+        ] {
+            let err = Config::load(None, |n| (n == name).then(|| value.to_string()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{name}={value}: {err}");
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod devices;
 pub mod dispatch;
 pub mod domain;
 pub mod import;
+pub mod ntp;
 pub mod privacy;
 pub mod publish;
 pub mod reminders;

@@ -711,6 +711,9 @@ fn serve(store: Store, config: Config) -> anyhow::Result<()> {
             "hub listening on https://{}/ (API: /api/v1/openapi.json)",
             running.addr
         );
+        if let Some((ntp_addr, _)) = &running.ntp {
+            println!("hub answers SNTP (time for kiosks) on udp {ntp_addr}");
+        }
         tracing::info!(addr = %running.addr, "serving");
         hub::server::shutdown_signal().await;
         tracing::info!("shutting down");

@@ -121,6 +121,8 @@ pub struct Running {
     pub reminders: Option<tokio::task::JoinHandle<()>>,
     /// The daily retention run (`privacy::apply_retention`), with the evening loop.
     pub retention: Option<tokio::task::JoinHandle<()>>,
+    /// The SNTP server's bound address and task, when `ntp_listen` is set.
+    pub ntp: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
 }
 
 impl Running {
@@ -138,6 +140,11 @@ impl Running {
             // A reminder claimed but not sent is tried again once its claim runs out.
             reminders.abort();
         }
+        if let Some((_, ntp)) = self.ntp {
+            // Stateless: each datagram is answered at once. Waiting closes the socket now.
+            ntp.abort();
+            let _ = ntp.await;
+        }
         self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
         self.task.await.context("server task")?.context("server")?;
         Ok(())
@@ -153,6 +160,8 @@ pub async fn start(store: Store, config: Config) -> anyhow::Result<Running> {
         .with_context(|| format!("listening on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    // Bound before anything starts, so that a port in use or refused fails the start cleanly.
+    let ntp_socket = config.ntp_listen.map(crate::ntp::bind).transpose()?;
     let planning = (config.planning_check_seconds > 0).then(|| {
         tokio::spawn(evening_planning(
             store.clone(),
@@ -173,6 +182,16 @@ pub async fn start(store: Store, config: Config) -> anyhow::Result<Running> {
     // Scheduled jobs run where the evening planning does (tests turn both off).
     let retention =
         (config.planning_check_seconds > 0).then(|| tokio::spawn(daily_retention(store.clone())));
+    let ntp = match ntp_socket {
+        Some(socket) => {
+            let ntp_addr = socket.local_addr()?;
+            Some((
+                ntp_addr,
+                tokio::spawn(crate::ntp::serve(socket, config.ntp_stratum)),
+            ))
+        }
+        None => None,
+    };
     let app = api::router(AppState::new(store, config));
     let handle = Handle::new();
     let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
@@ -184,6 +203,7 @@ pub async fn start(store: Store, config: Config) -> anyhow::Result<Running> {
         planning,
         reminders,
         retention,
+        ntp,
     })
 }
 

@@ -9,6 +9,7 @@ mod counselling;
 mod devices;
 mod dispatch;
 mod help;
+mod ntp;
 mod publish;
 mod rides;
 mod staff;

@@ -267,26 +267,29 @@ fn tail(path: &Path, lines: usize) -> String {
     lines_all[lines_all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// `ssh` to the guest's forwarded port, host key unchecked (a new guest each run), never asking.
+fn ssh_to_guest(port: u16) -> Command {
+    let mut ssh = Command::new("ssh");
+    ssh.args(["-p", &port.to_string()]).args([
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=30",
+        "-o",
+        "LogLevel=ERROR",
+    ]);
+    ssh
+}
+
 /// Runs `command` in the guest as root over SSH (the key from the boot partition).
 fn ssh(key: &Path, port: u16, command: &str) -> String {
-    let out = run(Command::new("ssh")
+    let out = run(ssh_to_guest(port)
         .arg("-i")
         .arg(key)
-        .args(["-p", &port.to_string()])
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args([
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "ConnectTimeout=30",
-            "-o",
-            "LogLevel=ERROR",
-        ])
         .args(["root@127.0.0.1", command]));
     text(&out.stdout)
 }
@@ -508,20 +511,8 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
         root_read_only(&ssh_key, port, Duration::ZERO),
         "/ is not read-only"
     );
-    let password = Command::new("ssh")
-        .args(["-p", &port.to_string()])
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args([
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "PreferredAuthentications=password",
-        ])
+    let password = ssh_to_guest(port)
+        .args(["-o", "PreferredAuthentications=password"])
         .args(["-o", "PubkeyAuthentication=no", "root@127.0.0.1", "true"])
         .output()
         .expect("ssh runs");

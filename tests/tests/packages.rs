@@ -468,25 +468,10 @@ fn packages_install_start_upgrade_and_remove_in_a_clean_debian_root() {
     for file in ["/etc/dorfpunkt/hub.toml", "/etc/dorfpunkt/kiosk.env"] {
         assert!(conffiles.contains(file), "conffiles: {conffiles}");
     }
-    let db = root.path("var/lib/dorfpunkt-hub/hub.db");
-    assert_eq!(applied(&db).len(), MIGRATIONS.len(), "{installed}");
-    assert_eq!(
-        owner(&db).0,
-        hub_uid,
-        "the database belongs to the hub's user"
-    );
-
     // The hub starts inside the root as its user with the packaged configuration, answers, and
     // stops gracefully on SIGTERM.
-    let hub = Hub::start(&root);
-    let health = hub.health(&root);
-    assert_eq!(health["status"], "ok", "{health}");
-    let status = hub.stop();
-    assert!(status.success(), "the hub's exit after SIGTERM: {status}");
-    assert_eq!(
-        owner(&root.path("var/lib/dorfpunkt-hub/tls/hub-key.pem")).0,
-        hub_uid
-    );
+    debian_root::hub_migrated_serves_and_stops(&root, hub_uid, &installed);
+    let db = root.path("var/lib/dorfpunkt-hub/hub.db");
 
     kiosk_notifies_systemd(&root);
 

@@ -15,7 +15,7 @@ mod debian_root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use debian_root::{HUB, Hub, Root, applied, field, owner, profile_dir, run, text, workspace};
+use debian_root::{HUB, Root, applied, field, owner, profile_dir, run, text, workspace};
 use hub::store::migrations::MIGRATIONS;
 
 const TARGET: &str = "aarch64-unknown-linux-gnu";
@@ -152,25 +152,9 @@ fn arm64_hub_package_installs_and_serves_in_an_emulated_debian_root() {
         owner(&root.path("var/lib/dorfpunkt-hub")),
         (hub_uid, hub_gid, 0o750)
     );
-    let db = root.path("var/lib/dorfpunkt-hub/hub.db");
-    assert_eq!(applied(&db).len(), MIGRATIONS.len(), "{installed}");
-    assert_eq!(
-        owner(&db).0,
-        hub_uid,
-        "the database belongs to the hub's user"
-    );
-
     // The emulated hub starts as its user with the packaged configuration, answers over TLS, and
     // stops gracefully on SIGTERM.
-    let hub = Hub::start(&root);
-    let health = hub.health(&root);
-    assert_eq!(health["status"], "ok", "{health}");
-    let status = hub.stop();
-    assert!(status.success(), "the hub's exit after SIGTERM: {status}");
-    assert_eq!(
-        owner(&root.path("var/lib/dorfpunkt-hub/tls/hub-key.pem")).0,
-        hub_uid
-    );
+    debian_root::hub_migrated_serves_and_stops(&root, hub_uid, &installed);
 
     // The emulated prerm and postrm: purge removes the configuration and keeps the data.
     let purged = run(&mut root.chroot(&["dpkg", "--purge", HUB]));
@@ -181,5 +165,6 @@ fn arm64_hub_package_installs_and_serves_in_an_emulated_debian_root() {
         "{}",
         text(&purged.stderr)
     );
+    let db = root.path("var/lib/dorfpunkt-hub/hub.db");
     assert_eq!(applied(&db).len(), MIGRATIONS.len());
 }

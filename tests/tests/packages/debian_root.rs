@@ -289,3 +289,30 @@ impl Drop for Hub {
         }
     }
 }
+
+/// What both package tests check once the hub's package is installed in `root`: the database
+/// has every migration and belongs to the hub's user (`hub_uid`); the hub starts inside the root
+/// as that user with the packaged configuration, answers /healthz over TLS, stops gracefully on
+/// SIGTERM, and its TLS key is its user's. `installed` (dpkg's output) explains a failure.
+pub fn hub_migrated_serves_and_stops(root: &Root, hub_uid: u32, installed: &str) {
+    let db = root.path("var/lib/dorfpunkt-hub/hub.db");
+    assert_eq!(
+        applied(&db).len(),
+        hub::store::migrations::MIGRATIONS.len(),
+        "{installed}"
+    );
+    assert_eq!(
+        owner(&db).0,
+        hub_uid,
+        "the database belongs to the hub's user"
+    );
+    let hub = Hub::start(root);
+    let health = hub.health(root);
+    assert_eq!(health["status"], "ok", "{health}");
+    let status = hub.stop();
+    assert!(status.success(), "the hub's exit after SIGTERM: {status}");
+    assert_eq!(
+        owner(&root.path("var/lib/dorfpunkt-hub/tls/hub-key.pem")).0,
+        hub_uid
+    );
+}
