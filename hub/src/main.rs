@@ -697,6 +697,8 @@ fn serve(store: Store, config: Config) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let served = runtime.block_on(async move {
+        // Before anything else: a SIGTERM from here on stops the hub gracefully.
+        let stop = hub::server::shutdown_signal();
         let files = hub::server::tls_files(&config)?;
         if files.created {
             println!(
@@ -715,7 +717,7 @@ fn serve(store: Store, config: Config) -> anyhow::Result<()> {
             println!("hub answers SNTP (time for kiosks) on udp {ntp_addr}");
         }
         tracing::info!(addr = %running.addr, "serving");
-        hub::server::shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down");
         running.shutdown().await?;
         println!("hub stopped");

@@ -1,7 +1,10 @@
 //! The hub's SNTP server (`ntp_listen`) over real UDP on loopback, asked by a hand-made SNTP
 //! client the way systemd-timesyncd on a kiosk asks it.
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hub::config::Config;
@@ -143,4 +146,76 @@ async fn a_taken_ntp_port_stops_the_start_and_is_named() {
         "{err}"
     );
     assert!(err.contains("CAP_NET_BIND_SERVICE"), "{err}");
+}
+
+/// `hub serve` as the package runs it, with the SNTP server turned on by environment variables,
+/// answers, and gives the port back when SIGTERM stops it.
+#[tokio::test]
+async fn hub_serve_answers_ntp_when_the_environment_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = HubProcess(
+        Command::new(env!("CARGO_BIN_EXE_hub"))
+            .env_remove("DORFPUNKT_HUB_CONFIG")
+            .env("DORFPUNKT_LOG", "warn")
+            .env("DORFPUNKT_HUB_PLANNING_CHECK_SECONDS", "0")
+            .env("DORFPUNKT_HUB_NTP_LISTEN", "127.0.0.1:0")
+            .env("DORFPUNKT_HUB_NTP_STRATUM", "2")
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |needle: &str| loop {
+        match lines.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) if line.contains(needle) => break line,
+            Ok(_) => {}
+            Err(_) => panic!("no line with '{needle}'"),
+        }
+    };
+    let line = wait_for("SNTP");
+    let ntp_addr: SocketAddr = line
+        .rsplit("udp ")
+        .next()
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or_else(|| panic!("address in {line:?}"));
+
+    let socket = client(ntp_addr).await;
+    let (_, transmit) = ntp_now();
+    let answer = ask(&socket, &request(transmit)).await;
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    wait_for("hub stopped");
+    let exit = child.0.wait().unwrap();
+    assert!(exit.success(), "exit after SIGTERM: {exit}");
+
+    let answer = answer.expect("an answer from hub serve");
+    assert_eq!(answer[1], 2, "stratum from DORFPUNKT_HUB_NTP_STRATUM");
+    assert_eq!(&answer[24..32], &transmit);
+    std::net::UdpSocket::bind(ntp_addr).expect("port free after the hub stopped");
+}
+
+/// A `hub serve` process, killed if a test fails half-way.
+struct HubProcess(std::process::Child);
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }

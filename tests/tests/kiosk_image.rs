@@ -6,7 +6,7 @@
 //!
 //! - the first boot enrols the kiosk with the hub address and code from the boot partition, the
 //!   kiosk service starts (its journal line on the serial console) and its heartbeat reaches the
-//!   hub with the package's version; the root partition's bytes are untouched, `/` is mounted
+//!   hub with the package's version; the guest takes its time from the hub's NTP answer; the root partition's bytes are untouched, `/` is mounted
 //!   read-only, SSH answers only because a key was put on the boot partition, and the kiosk's
 //!   start screen is on the emulated display;
 //! - an update: the hub stages a newer signed package for this kiosk, which downloads it,
@@ -412,7 +412,9 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
     run(Command::new(harness::binary("hub"))
         .args(["update", "keygen", "--out"])
         .arg(&keys));
-    let hub = harness::Hub::start(&hub_dir);
+    // The hub also answers NTP on the host's port 123 (10.0.2.2:123 to the guest), the time
+    // source the image falls back to.
+    let hub = harness::Hub::start_with(&hub_dir, &[("DORFPUNKT_HUB_NTP_LISTEN", "127.0.0.1:123")]);
     std::fs::copy(keys.join("update-key.pub"), hub_dir.join("update-key.pub")).expect("key");
     let code = hub.add_device("Kiosk im Test-Image", "Kneitlingen");
     let device = hub.one("SELECT id FROM devices ORDER BY rowid DESC LIMIT 1");
@@ -449,7 +451,7 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
         .arg("start")
         .arg("--work")
         .arg(&work)
-        .args(["--hub", &hub_url, "--code", &code])
+        .args(["--hub", &hub_url, "--code", &code, "--ntp", "192.0.2.1"])
         .arg("--hub-ca")
         .arg(hub.cert())
         .arg("--ssh-key")
@@ -489,6 +491,19 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
         &console,
     );
     eprintln!("first heartbeat {:?} after qemu", boot.elapsed());
+
+    // The guest's clock is set from the hub: the NTP server named first does not answer (a
+    // documentation address), so timesyncd moves on to the hub.
+    let until = Instant::now() + Duration::from_secs(300);
+    while !tail(&console, 100_000).contains("Contacted time server 10.0.2.2:123") {
+        assert!(
+            Instant::now() < until,
+            "timesyncd never reached the hub's NTP; console:\n{}",
+            tail(&console, 80)
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    eprintln!("time from the hub {:?} after qemu", boot.elapsed());
 
     // Nothing wrote to the root partition (read-only), SSH works with the key only.
     let check = Command::new(&boot_test)

@@ -123,15 +123,26 @@ pub struct Hub {
     pub dir: PathBuf,
     pub port: u16,
     pub process: Option<Process>,
+    /// Settings given to the hub process as environment variables (`DORFPUNKT_HUB_<KEY>`).
+    pub env: Vec<(String, String)>,
 }
 
 impl Hub {
     /// Creates the demo region in `dir` (once) and serves it.
     pub fn start(dir: &Path) -> Hub {
+        Hub::start_with(dir, &[])
+    }
+
+    /// Like [`Hub::start`], with settings as environment variables.
+    pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Hub {
         let mut hub = Hub {
             dir: dir.to_path_buf(),
             port: free_port(),
             process: None,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         hub.restart();
         hub
@@ -148,7 +159,8 @@ impl Hub {
             .args(["demo", "--listen"])
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--data-dir")
-            .arg(&self.dir);
+            .arg(&self.dir)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         let mut process = Process::spawn(command);
         process.wait_for("hub listening on https://", Duration::from_secs(120));
         self.process = Some(process);
