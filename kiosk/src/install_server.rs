@@ -16,8 +16,10 @@
 //!
 //! **Read-only root.** On the appliance `/` is mounted read-only (`/var` is a writable data
 //! partition with dpkg's database). The server remounts it read-write for `dpkg -i` and
-//! read-only again after answering; that can fail with EBUSY while the old kiosk process still
-//! holds the replaced program open, so it is retried for a minute and then left to the next boot.
+//! read-only again after answering. That fails with EBUSY while a replaced program is still open,
+//! and this server is one (it runs the `kiosk` dpkg just replaced): after a few seconds it starts
+//! `dorfpunkt-kiosk-root-ro.service`, which remounts once the server has ended (failing that,
+//! the next boot mounts `/` read-only).
 //!
 //! **dpkg stops the kiosk.** The package's prerm stops `dorfpunkt-kiosk.service` (with the
 //! client, which waits in it) and its postinst starts it again; the client may therefore never
