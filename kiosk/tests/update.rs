@@ -346,6 +346,23 @@ fn signal(child: &Child, sig: &str) {
         .status();
 }
 
+/// Runs the kiosk until the hub hears that 0.2.0 is healthy: it restarted once (into the update),
+/// the installer ran for 0.2.0 alone, and the installed launcher is the package `good`.
+fn runs_into_healthy(hub: &Hub, kiosk: &Appliance, good: &str) {
+    let exits = kiosk.supervise(Duration::from_secs(120), || {
+        hub.reported(&kiosk.device)
+            .is_some_and(|(v, s, _)| v == "0.2.0" && s == "healthy")
+    });
+    assert_eq!(
+        exits,
+        [i32::from(kiosk::update::RESTART_EXIT_CODE)],
+        "{}",
+        kiosk.log_text()
+    );
+    assert_eq!(kiosk.installed(), ["0.2.0"]);
+    assert_eq!(kiosk.launcher(), good);
+}
+
 #[test]
 fn an_update_is_verified_installed_restarted_into_and_reported_healthy() {
     let hub = Hub::start();
@@ -357,19 +374,7 @@ fn an_update_is_verified_installed_restarted_into_and_reported_healthy() {
     std::fs::write(kiosk.data().join("update/download.part"), "junk").unwrap();
     hub.stage(&kiosk.device, "0.2.0").unwrap();
 
-    let exits = kiosk.supervise(Duration::from_secs(120), || {
-        hub.reported(&kiosk.device)
-            .is_some_and(|(v, s, _)| v == "0.2.0" && s == "healthy")
-    });
-
-    assert_eq!(
-        exits,
-        [i32::from(kiosk::update::RESTART_EXIT_CODE)],
-        "{}",
-        kiosk.log_text()
-    );
-    assert_eq!(kiosk.installed(), ["0.2.0"]);
-    assert_eq!(kiosk.launcher(), good);
+    runs_into_healthy(&hub, &kiosk, &good);
     assert_eq!(
         hub.one(
             "SELECT software_version FROM devices WHERE id = ?1",
@@ -570,18 +575,7 @@ fn an_install_cut_off_by_a_crash_is_finished_at_the_next_start() {
     std::fs::remove_file(&slow).unwrap();
 
     // The old version starts, finishes the install, and the new one comes up healthy.
-    let exits = kiosk.supervise(Duration::from_secs(120), || {
-        hub.reported(&kiosk.device)
-            .is_some_and(|(v, s, _)| v == "0.2.0" && s == "healthy")
-    });
-    assert_eq!(
-        exits,
-        [i32::from(kiosk::update::RESTART_EXIT_CODE)],
-        "{}",
-        kiosk.log_text()
-    );
-    assert_eq!(kiosk.installed(), ["0.2.0"]);
-    assert_eq!(kiosk.launcher(), good);
+    runs_into_healthy(&hub, &kiosk, &good);
     assert_eq!(kiosk.state().pending, None);
 }
 
