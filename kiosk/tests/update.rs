@@ -130,6 +130,11 @@ impl Hub {
             .expect("device_updates")
     }
 
+    /// The version the hub last heard `device` run.
+    fn software_version(&self, device: &str) -> Option<String> {
+        self.one("SELECT software_version FROM devices WHERE id = ?1", device)
+    }
+
     fn one(&self, sql: &str, device: &str) -> Option<String> {
         self.store
             .blocking(|c| Ok(c.query_row(sql, [device], |r| r.get(0))?))
@@ -169,6 +174,11 @@ impl Appliance {
 
     fn install_dir(&self) -> PathBuf {
         self.root.path().join("install")
+    }
+
+    /// The release public key pinned in this kiosk.
+    fn public_key(&self) -> PathBuf {
+        self.keys().join("update-key.pub")
     }
 
     fn keys(&self) -> PathBuf {
@@ -279,7 +289,7 @@ impl Appliance {
             .arg("--data-dir")
             .arg(self.data())
             .args(["--sync-every-s", "1", "--heartbeat-every-s", "1"])
-            .env("KIOSK_UPDATE_KEY", self.keys().join("update-key.pub"))
+            .env("KIOSK_UPDATE_KEY", self.public_key())
             .env(
                 "KIOSK_INSTALLER",
                 format!("sh {}", self.install_dir().join("install.sh").display()),
@@ -367,7 +377,7 @@ fn runs_into_healthy(hub: &Hub, kiosk: &Appliance, good: &str) {
 fn an_update_is_verified_installed_restarted_into_and_reported_healthy() {
     let hub = Hub::start();
     let kiosk = Appliance::set_up(&hub);
-    let public = kiosk.keys().join("update-key.pub");
+    let public = kiosk.public_key();
     let good = Appliance::package("0.2.0", Behaviour::Good);
     hub.release(&kiosk.keys(), &public, "0.2.0", &good);
     // A half download left by an earlier crash is started again, not continued.
@@ -375,13 +385,7 @@ fn an_update_is_verified_installed_restarted_into_and_reported_healthy() {
     hub.stage(&kiosk.device, "0.2.0").unwrap();
 
     runs_into_healthy(&hub, &kiosk, &good);
-    assert_eq!(
-        hub.one(
-            "SELECT software_version FROM devices WHERE id = ?1",
-            &kiosk.device
-        ),
-        Some("0.2.0".into())
-    );
+    assert_eq!(hub.software_version(&kiosk.device), Some("0.2.0".into()));
     let state = kiosk.state();
     assert_eq!(state.pending, None);
     assert!(state.failed.is_empty());
@@ -398,7 +402,7 @@ fn an_update_is_verified_installed_restarted_into_and_reported_healthy() {
 fn tampered_badly_signed_and_wrongly_sized_packages_are_refused_and_nothing_is_installed() {
     let hub = Hub::start();
     let kiosk = Appliance::set_up(&hub);
-    let public = kiosk.keys().join("update-key.pub");
+    let public = kiosk.public_key();
     let base = kiosk.launcher();
 
     // The package file on the hub changed after it was added.
@@ -460,20 +464,14 @@ fn tampered_badly_signed_and_wrongly_sized_packages_are_refused_and_nothing_is_i
     assert!(kiosk.installed().is_empty(), "nothing installed");
     assert_eq!(kiosk.launcher(), base);
     assert_eq!(kiosk.state().pending, None);
-    assert_eq!(
-        hub.one(
-            "SELECT software_version FROM devices WHERE id = ?1",
-            &kiosk.device
-        ),
-        Some("0.1.0".into())
-    );
+    assert_eq!(hub.software_version(&kiosk.device), Some("0.1.0".into()));
 }
 
 #[test]
 fn versions_that_fail_their_health_check_or_crash_are_rolled_back_and_reported() {
     let hub = Hub::start();
     let kiosk = Appliance::set_up(&hub);
-    let public = kiosk.keys().join("update-key.pub");
+    let public = kiosk.public_key();
     let base = kiosk.launcher();
     let restart = i32::from(kiosk::update::RESTART_EXIT_CODE);
 
@@ -526,13 +524,7 @@ fn versions_that_fail_their_health_check_or_crash_are_rolled_back_and_reported()
     assert_eq!(kiosk.installed(), ["0.2.0", "0.1.0", "0.2.1", "0.1.0"]);
     assert_eq!(kiosk.launcher(), base);
     assert_eq!(kiosk.state().failed, ["0.2.0", "0.2.1"]);
-    assert_eq!(
-        hub.one(
-            "SELECT software_version FROM devices WHERE id = ?1",
-            &kiosk.device
-        ),
-        Some("0.1.0".into())
-    );
+    assert_eq!(hub.software_version(&kiosk.device), Some("0.1.0".into()));
     assert_eq!(
         hub.one(
             "SELECT group_concat(version) FROM device_update_failures WHERE device_id = ?1",
@@ -546,7 +538,7 @@ fn versions_that_fail_their_health_check_or_crash_are_rolled_back_and_reported()
 fn an_install_cut_off_by_a_crash_is_finished_at_the_next_start() {
     let hub = Hub::start();
     let kiosk = Appliance::set_up(&hub);
-    let public = kiosk.keys().join("update-key.pub");
+    let public = kiosk.public_key();
     let good = Appliance::package("0.2.0", Behaviour::Good);
     hub.release(&kiosk.keys(), &public, "0.2.0", &good);
     hub.stage(&kiosk.device, "0.2.0").unwrap();
@@ -583,7 +575,7 @@ fn an_install_cut_off_by_a_crash_is_finished_at_the_next_start() {
 fn installs_whose_installer_stops_the_kiosk_are_finished_by_the_next_start_without_a_loop() {
     let hub = Hub::start();
     let kiosk = Appliance::set_up(&hub);
-    let public = kiosk.keys().join("update-key.pub");
+    let public = kiosk.public_key();
     let base = kiosk.launcher();
     // The installer stops the kiosk it was started by, as dpkg's prerm stops the service.
     std::fs::write(kiosk.install_dir().join("stop-kiosk"), "").unwrap();
