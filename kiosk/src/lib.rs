@@ -1,8 +1,8 @@
 //! The kiosk's library: the local database ([`store`]), the sync client ([`sync`]), the
 //! device identity and its HTTPS client ([`identity`], [`hub_client`]), the booking core
 //! ([`core`]), heartbeats ([`heartbeat`]), the simulated resident ([`sim`]), the background loop
-//! of `kiosk run` ([`appliance`]). The appliance binary and,
-//! later, the touch UI sit on top of it.
+//! of `kiosk run` ([`appliance`]) and what it does before the kiosk is enrolled ([`setup`]). The
+//! appliance binary sits on top of it.
 //! The touch UI's screens and `kiosk screenshots` are in [`ui`].
 
 pub mod appliance;
@@ -15,6 +15,7 @@ pub mod identity;
 pub mod install_server;
 pub mod printing;
 pub mod requests;
+pub mod setup;
 pub mod sim;
 pub mod speech;
 pub mod staff;

@@ -69,6 +69,12 @@ enum Command {
         /// Every time limit of the screen ten times longer ("Mehr Zeit?" after 10 minutes).
         #[arg(long)]
         slow: bool,
+        /// The hub a kiosk that is not enrolled yet joins from its setup screen (`https://host:port`).
+        #[arg(long, env = "KIOSK_HUB")]
+        hub: Option<String>,
+        /// That hub's certificate (PEM), the only one trusted for it.
+        #[arg(long, env = "KIOSK_HUB_CA")]
+        hub_ca: Option<PathBuf>,
     },
     /// Book rides as a simulated resident through the kiosk's real booking core.
     Sim {
@@ -249,6 +255,8 @@ fn main() -> anyhow::Result<ExitCode> {
         rotation_check_every_s,
         screen,
         slow,
+        hub,
+        hub_ca,
     } = cli.command
     {
         let schedule = Schedule {
@@ -257,7 +265,8 @@ fn main() -> anyhow::Result<ExitCode> {
             rotation_check_every: Duration::from_secs(rotation_check_every_s.max(1)),
             ..Schedule::default()
         };
-        return run_appliance(&runtime, &data_dir, &schedule, screen, slow);
+        let setup = kiosk::setup::SetupHub::from_settings(hub.as_deref(), hub_ca.as_deref());
+        return run_appliance(&runtime, &data_dir, &schedule, screen, slow, setup);
     }
     runtime.block_on(run(cli.command))
 }
@@ -271,6 +280,7 @@ fn run_appliance(
     schedule: &Schedule,
     screen: Screen,
     slow: bool,
+    setup: Result<kiosk::setup::SetupHub, kiosk::setup::SetupError>,
 ) -> anyhow::Result<ExitCode> {
     // One line per event on stderr (systemd keeps it in the journal); `KIOSK_LOG` sets the
     // level (default info).
@@ -327,6 +337,8 @@ fn run_appliance(
             let _ = slint::quit_event_loop();
         });
     };
+    // Shared by the wait for enrolment and the loop after it.
+    let mut stop = Box::pin(stop);
 
     let window = match screen {
         Screen::Off => None,
@@ -345,6 +357,27 @@ fn run_appliance(
             }
         },
     };
+    let enrolled = kiosk::identity::Identity::path(data_dir).exists();
+    if !enrolled {
+        let Some(app) = window else {
+            tracing::info!(
+                "not enrolled: waiting for `kiosk enroll --data-dir {}`",
+                data_dir.display()
+            );
+            if !runtime.block_on(kiosk::setup::wait_for_identity(data_dir, &mut stop)) {
+                return Ok(ExitCode::SUCCESS);
+            }
+            tracing::info!("enrolled: starting");
+            let summary = runtime
+                .block_on(kiosk::appliance::run(data_dir, schedule, stop))
+                .context("the kiosk could not start")?;
+            return Ok(exit_code(&summary));
+        };
+        if let Err(e) = &setup {
+            tracing::warn!("not enrolled, and the setup screen cannot enrol: {e}");
+        }
+        return run_setup_screen(runtime, data_dir, &app, setup, stop, closed_tx);
+    }
     let Some(app) = window else {
         let summary = runtime
             .block_on(kiosk::appliance::run(data_dir, schedule, stop))
@@ -422,6 +455,72 @@ fn run_appliance(
     let summary = summary.context("the kiosk could not start")?;
     Ok(exit_code(&summary))
 }
+
+/// The setup screen of a kiosk that is not enrolled, until it is (or SIGTERM): the code typed
+/// there is sent to the hub the image names. Once `identity.json` is there (from this screen, or
+/// from `kiosk enroll` or the first boot meanwhile) the kiosk says so for a moment and exits; the
+/// service manager starts it again as enrolled (`Restart=always`), on a PC it is started again by
+/// hand.
+fn run_setup_screen(
+    runtime: &tokio::runtime::Runtime,
+    data_dir: &Path,
+    app: &kiosk::ui::AppWindow,
+    setup: Result<kiosk::setup::SetupHub, kiosk::setup::SetupError>,
+    stop: std::pin::Pin<Box<impl Future<Output = ()> + Send + 'static>>,
+    closed_tx: tokio::sync::oneshot::Sender<()>,
+) -> anyhow::Result<ExitCode> {
+    let shown_hub = match &setup {
+        Ok(hub) => Ok(hub.url.clone()),
+        Err(e) => Err(e.to_string()),
+    };
+    let (weak, handle, dir) = (
+        app.as_weak(),
+        runtime.handle().clone(),
+        data_dir.to_path_buf(),
+    );
+    let chosen = setup.ok();
+    kiosk::ui::setup::init(
+        app,
+        shown_hub.as_deref().map_err(Clone::clone),
+        move |code| {
+            let Some(hub) = chosen.clone() else { return };
+            let (weak, dir) = (weak.clone(), dir.clone());
+            handle.spawn(async move {
+                let answer = kiosk::setup::enrol(&hub, &code, &dir).await;
+                tracing::info!(?answer, "enrolment from the setup screen");
+                let _ = weak.upgrade_in_event_loop(move |app| {
+                    kiosk::ui::setup::show_answer(&app, &answer);
+                });
+            });
+        },
+    );
+    let dir = data_dir.to_path_buf();
+    let waiting = runtime.spawn(async move {
+        let enrolled = kiosk::setup::wait_for_identity(&dir, stop).await;
+        if enrolled {
+            // "Eingerichtet" stays on the screen a moment before the kiosk starts again.
+            tokio::time::sleep(SETUP_DONE_SHOWN).await;
+        }
+        let _ = slint::invoke_from_event_loop(|| {
+            let _ = slint::quit_event_loop();
+        });
+        enrolled
+    });
+    tracing::info!("not enrolled: the setup screen is up");
+    let shown = app.run();
+    let _ = closed_tx.send(());
+    let enrolled = runtime
+        .block_on(waiting)
+        .context("the wait for enrolment panicked")?;
+    shown.context("the touch UI failed")?;
+    if enrolled {
+        tracing::info!("enrolled: the kiosk starts again");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How long "Eingerichtet" is shown before the kiosk starts again as enrolled.
+const SETUP_DONE_SHOWN: Duration = Duration::from_secs(3);
 
 /// Success, or the status that has the service manager start the kiosk again after a software
 /// update was installed or rolled back.

@@ -16,6 +16,7 @@ pub mod person;
 pub mod printing;
 pub mod ride;
 pub mod screenshots;
+pub mod setup;
 pub mod staff;
 
 use std::cell::RefCell;

@@ -26,6 +26,7 @@ mod ui_idle;
 mod ui_person;
 mod ui_printing;
 mod ui_ride;
+mod ui_setup;
 mod ui_staff;
 mod ui_visit_changes;
 mod update;

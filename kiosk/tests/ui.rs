@@ -11,7 +11,7 @@ use slint::platform::PointerEventButton;
 use slint::{ComponentHandle, LogicalPosition, LogicalSize, PhysicalSize};
 
 /// The pictures `kiosk screenshots` draws of each language.
-const SCREENS: [&str; 51] = [
+const SCREENS: [&str; 53] = [
     "imbus",
     "imbus-cancelled",
     "imbus-moved",
@@ -63,6 +63,8 @@ const SCREENS: [&str; 51] = [
     "booking-shown",
     "booking-confirm",
     "booking-cancelled",
+    "setup",
+    "setup-no-hub",
 ];
 
 /// The start screen's tiles in German and Arabic, in reading order.

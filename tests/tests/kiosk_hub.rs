@@ -80,6 +80,44 @@ fn a_kiosk_enrols_books_online_then_offline_and_catches_up() {
     assert_exactly_once(&hub, &[&kiosk]);
 }
 
+/// The setup screen's enrolment against the real hub: the code as the admin reads it (grouped,
+/// lower case from a careless hand) enrols the kiosk; the same code again, and an unknown one,
+/// are refused in the hub's words and leave the second kiosk unenrolled.
+#[test]
+fn the_setup_screen_enrolment_is_accepted_once_and_refusals_say_why() {
+    use kiosk::setup::{Answer, SetupHub};
+    let root = tempfile::tempdir().expect("temp dir");
+    let hub = Hub::start(&root.path().join("hub"));
+    let code = hub.add_device("Kiosk Kneitlingen Markt", "Kneitlingen");
+    let named = SetupHub::from_settings(Some(&hub.url()), Some(&hub.cert())).expect("the hub");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let first = root.path().join("first");
+    let answer = runtime.block_on(kiosk::setup::enrol(&named, &code.to_lowercase(), &first));
+    let Answer::Enrolled { device_id, .. } = answer else {
+        panic!("not enrolled: {answer:?}");
+    };
+    assert_eq!(
+        hub.one(&format!(
+            "SELECT name FROM devices WHERE id = '{device_id}'"
+        )),
+        "Kiosk Kneitlingen Markt"
+    );
+    assert!(first.join("identity.json").exists());
+
+    let second = root.path().join("second");
+    let again = runtime.block_on(kiosk::setup::enrol(&named, &code, &second));
+    assert!(
+        matches!(&again, Answer::Refused { detail } if detail.contains("already used")),
+        "{again:?}"
+    );
+    let unknown = runtime.block_on(kiosk::setup::enrol(&named, "2345-6789-ABCD", &second));
+    assert!(
+        matches!(&unknown, Answer::Refused { detail } if detail.contains("unknown")),
+        "{unknown:?}"
+    );
+    assert!(!second.join("identity.json").exists());
+}
+
 /// A small seeded generator for kill times (no dependency for one number a round).
 fn next(state: &mut u64) -> u64 {
     *state ^= *state << 13;

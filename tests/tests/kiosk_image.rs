@@ -4,11 +4,13 @@
 //! real hub on this machine (its port on loopback is 10.0.2.2 to the guest). Checked, each in a
 //! bounded time:
 //!
+//! - without a code on the boot partition the kiosk service starts all the same and its setup
+//!   screen, asking for the code, is on the emulated display;
 //! - the first boot enrols the kiosk with the hub address and code from the boot partition, the
 //!   kiosk service starts (its journal line on the serial console) and its heartbeat reaches the
-//!   hub with the package's version; the guest takes its time from the hub's NTP answer; the root partition's bytes are untouched, `/` is mounted
-//!   read-only, SSH answers only because a key was put on the boot partition, and the kiosk's
-//!   start screen is on the emulated display;
+//!   hub with the package's version; the guest takes its time from the hub's NTP answer; the root
+//!   partition's bytes are untouched, `/` is mounted read-only, SSH answers only because a key
+//!   was put on the boot partition, and the kiosk's start screen is on the emulated display;
 //! - an update: the hub stages a newer signed package for this kiosk, which downloads it,
 //!   verifies it, has the root-side installer install it (dpkg on a root remounted writable for
 //!   the time), restarts into it and reports it healthy; `/` is read-only again;
@@ -366,12 +368,18 @@ fn dominant(pixels: &[[u8; 3]]) -> ([u8; 3], f64) {
     (colour, n as f64 / pixels.len() as f64)
 }
 
-/// The native kiosk's own start screen (software renderer), as the reference for the colours.
-fn reference_start_screen(dir: &Path) -> Vec<[u8; 3]> {
+/// The share of `colour` among the pixels.
+fn share(pixels: &[[u8; 3]], colour: [u8; 3]) -> f64 {
+    pixels.iter().filter(|p| **p == colour).count() as f64 / pixels.len() as f64
+}
+
+/// The native kiosk's own picture `name` (`start-de`, software renderer), as the reference for
+/// the colours.
+fn reference_screen(dir: &Path, name: &str) -> Vec<[u8; 3]> {
     run(Command::new(harness::binary("kiosk"))
-        .args(["screenshots", "--only", "start-de", "--out"])
+        .args(["screenshots", "--only", name, "--out"])
         .arg(dir));
-    let file = std::fs::File::open(dir.join("start-de.png")).expect("start-de.png");
+    let file = std::fs::File::open(dir.join(format!("{name}.png"))).expect("the picture");
     let mut reader = png::Decoder::new(std::io::BufReader::new(file))
         .read_info()
         .expect("a PNG header");
@@ -439,14 +447,106 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
         .args(["--kiosk-args", "--sync-every-s 5 --heartbeat-every-s 10"]));
     eprintln!("image built in {:?}", build.elapsed());
 
+    let hub_url = format!("https://10.0.2.2:{}", hub.port);
+    let boot_test = workspace().join("images/kiosk-image/boot-test");
+    let run_dir = work.join("boot-test");
+    let console = run_dir.join("console.log");
+    // qemu is stopped whatever happens below.
+    struct Stop(PathBuf, PathBuf);
+    impl Stop {
+        fn now(&self) {
+            let _ = Command::new(&self.0)
+                .arg("stop")
+                .arg("--work")
+                .arg(&self.1)
+                .output();
+        }
+    }
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.now();
+        }
+    }
+    let stop = Stop(boot_test.clone(), work.clone());
+
+    // A kiosk given the hub but no code: the service starts all the same and the setup screen
+    // asks for the code. Told from the start screen by colour: the background is the same, the
+    // start screen's blue tiles are missing.
+    let setup_boot = Instant::now();
+    let started = Command::new(&boot_test)
+        .arg("start")
+        .arg("--work")
+        .arg(&work)
+        .args(["--hub", &hub_url])
+        .arg("--hub-ca")
+        .arg(hub.cert())
+        .args(["--timeout", &BOOT_TIMEOUT_S.to_string()])
+        .output()
+        .expect("boot-test runs");
+    assert!(
+        started.status.success(),
+        "boot-test start without a code failed:\n{}\n{}",
+        text(&started.stdout),
+        text(&started.stderr)
+    );
+    let until = Instant::now() + Duration::from_secs(120);
+    while !tail(&console, 100_000).contains("not enrolled: the setup screen is up") {
+        assert!(
+            Instant::now() < until,
+            "no setup screen; console:\n{}",
+            tail(&console, 80)
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let setup_reference = reference_screen(scratch.path(), "setup-de");
+    let start_reference = reference_screen(scratch.path(), "start-de");
+    // Inside the first tile of the start screen, away from its text.
+    let tile_blue = start_reference[170 * 1280 + 60];
+    let (setup_colour, setup_share) = dominant(&setup_reference);
+    // Drawn a moment after the log line (the emulated machine is slow): until the background
+    // shows, for at most a minute.
+    let until = Instant::now() + Duration::from_secs(60);
+    let screen = loop {
+        let (_, _, rgb) = screendump(&run_dir.join("monitor.sock"), &run_dir.join("screen.ppm"));
+        let screen: Vec<[u8; 3]> = rgb.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+        if dominant(&screen).0 == setup_colour || Instant::now() > until {
+            break screen;
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    };
+    let (screen_colour, screen_share) = dominant(&screen);
+    eprintln!(
+        "setup screen {:?} after qemu: main colour {screen_colour:?} on {:.0} % (reference \
+         {setup_colour:?} on {:.0} %), tile blue {tile_blue:?} on {:.1} % (start screen {:.0} %)",
+        setup_boot.elapsed(),
+        screen_share * 100.0,
+        setup_share * 100.0,
+        share(&screen, tile_blue) * 100.0,
+        share(&start_reference, tile_blue) * 100.0
+    );
+    assert_eq!(screen_colour, setup_colour, "the setup screen's background");
+    assert!(
+        (screen_share - setup_share).abs() < 0.15,
+        "the setup screen's layout: {screen_share} against {setup_share}"
+    );
+    assert!(
+        share(&start_reference, tile_blue) > 0.2,
+        "the start screen's tiles are blue"
+    );
+    assert!(share(&screen, tile_blue) < 0.01, "not the start screen");
+    assert_eq!(
+        hub.one(&format!("SELECT status FROM devices WHERE id = '{device}'")),
+        "pending",
+        "no code, no enrolment"
+    );
+    stop.now();
+
     // First boot.
     let ssh_key = scratch.path().join("id_ed25519");
     run(Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(&ssh_key));
     let boot = Instant::now();
-    let hub_url = format!("https://10.0.2.2:{}", hub.port);
-    let boot_test = workspace().join("images/kiosk-image/boot-test");
     let started = Command::new(&boot_test)
         .arg("start")
         .arg("--work")
@@ -459,19 +559,6 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
         .args(["--timeout", &BOOT_TIMEOUT_S.to_string()])
         .output()
         .expect("boot-test runs");
-    let run_dir = work.join("boot-test");
-    // qemu is stopped whatever happens below.
-    struct Stop(PathBuf, PathBuf);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = Command::new(&self.0)
-                .arg("stop")
-                .arg("--work")
-                .arg(&self.1)
-                .output();
-        }
-    }
-    let _stop = Stop(boot_test.clone(), work.clone());
     assert!(
         started.status.success(),
         "boot-test start failed:\n{}\n{}",
@@ -480,7 +567,6 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
     );
     eprintln!("{}", text(&started.stdout));
     eprintln!("kiosk service started {:?} after qemu", boot.elapsed());
-    let console = run_dir.join("console.log");
 
     // The heartbeat reaches the hub with the package's version.
     wait_for_hub(
@@ -542,7 +628,7 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
     let (width, height, rgb) =
         screendump(&run_dir.join("monitor.sock"), &run_dir.join("screen.ppm"));
     let screen: Vec<[u8; 3]> = rgb.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
-    let reference = reference_start_screen(scratch.path());
+    let reference = reference_screen(scratch.path(), "start-de");
     let (screen_colour, screen_share) = dominant(&screen);
     let (reference_colour, reference_share) = dominant(&reference);
     eprintln!(

@@ -22,6 +22,22 @@ pub const ROTATE_PATH: &str = "/api/v1/device/rotate";
 /// (`K7QM-2XPA-9RTD`); the hub ignores case, spaces and dashes when it reads one.
 pub const ENROL_CODE_LEN: usize = 12;
 
+/// The characters of enrolment codes: digits and capitals without 0/O, 1/I/L, nothing to mistake
+/// when read off a screen or paper.
+pub const ENROL_CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// An enrolment code as typed (any case, spaces and dashes ignored) in its canonical form, or
+/// `None` if it cannot be a code at all.
+pub fn normalise_enrol_code(typed: &str) -> Option<String> {
+    let raw: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (raw.len() == ENROL_CODE_LEN && raw.bytes().all(|b| ENROL_CODE_ALPHABET.contains(&b)))
+        .then_some(raw)
+}
+
 /// A kiosk's request to become a device.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnrolRequest {

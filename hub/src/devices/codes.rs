@@ -1,12 +1,12 @@
 //! One-time enrolment codes: 12 characters of an alphabet without look-alikes, shown as
-//! `XXXX-XXXX-XXXX`, stored only as a SHA-256.
+//! `XXXX-XXXX-XXXX`, stored only as a SHA-256 (the alphabet and the reading of a typed code are
+//! the protocol's, shared with the kiosk's setup screen).
 
-use protocol::device::ENROL_CODE_LEN;
+use protocol::device::{ENROL_CODE_ALPHABET as ALPHABET, ENROL_CODE_LEN};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-/// Digits and capitals without 0/O, 1/I/L: nothing to mistake when read off a screen or paper.
-pub const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub use protocol::device::normalise_enrol_code as normalise;
 
 /// How long a code may be used.
 pub const VALID_HOURS: i64 = 24;
@@ -27,17 +27,6 @@ fn display(raw: &str) -> String {
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
         .join("-")
-}
-
-/// The code as typed (any case, spaces and dashes ignored) in its canonical form, or `None` if
-/// it cannot be a code at all.
-pub fn normalise(typed: &str) -> Option<String> {
-    let raw: String = typed
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    (raw.len() == ENROL_CODE_LEN && raw.bytes().all(|b| ALPHABET.contains(&b))).then_some(raw)
 }
 
 /// What the store keeps of a code: SHA-256 of its canonical form, hex.

@@ -43,10 +43,13 @@ enum Shot {
     VisitChange(super::counselling::SampleChange, Page),
     /// "Meine Buchung": an appointment whose IMBUS visit was called off.
     BookingVisitCancelled,
+    /// A kiosk that is not enrolled: part of its code typed, or no hub named by the image.
+    Setup,
+    SetupNoHub,
 }
 
 /// The pictures drawn, with the first part of their file names.
-const SCREENS: [(Shot, &str); 51] = [
+const SCREENS: [(Shot, &str); 53] = [
     (Shot::Screen(Page::Start), "start"),
     (Shot::Screen(Page::Language), "language"),
     (Shot::Person(super::PersonStep::Who), "person-who"),
@@ -122,6 +125,8 @@ const SCREENS: [(Shot, &str); 51] = [
     (Shot::Screen(Page::StaffStatus), "staff-status"),
     (Shot::Screen(Page::StaffTopic), "staff-topic"),
     (Shot::Screen(Page::StaffReferral), "staff-referral"),
+    (Shot::Setup, "setup"),
+    (Shot::SetupNoHub, "setup-no-hub"),
 ];
 
 /// What the pictures show, so they are the same on every run.
@@ -482,12 +487,26 @@ fn stage(app: &AppWindow, shot: Shot) {
             booking::show(app, &sample_code(), Some(&view), chrono_tz::Europe::Berlin);
             super::counselling::show_booking_visit(app, Some("Der Bus ist in der Werkstatt."));
         }
+        Shot::Setup => sample_setup(app, Ok(SAMPLE_HUB)),
+        Shot::SetupNoHub => sample_setup(app, Err(crate::setup::SetupError::NoHub.to_string())),
         Shot::NoPaper => {
             app.global::<Navigation>().set_page(Page::Start);
             let printing = app.global::<super::Printing>();
             printing.set_state(super::PrintState::NoPaper);
             printing.set_code(protocol::BookingCode::from_uuid(id).to_string().into());
         }
+    }
+}
+
+/// The hub of the setup pictures.
+const SAMPLE_HUB: &str = "https://hub.elm-asse.example:8443";
+
+/// The setup screen for `hub` with the first seven characters of a code typed.
+fn sample_setup(app: &AppWindow, hub: Result<&str, String>) {
+    super::setup::init(app, hub, |_| {});
+    let screen = app.global::<super::SetupScreen>();
+    for key in ["K", "7", "Q", "M", "2", "X", "P"] {
+        screen.invoke_key(key.into());
     }
 }
 
