@@ -615,6 +615,8 @@ fn installs_whose_installer_stops_the_kiosk_are_finished_by_the_next_start_witho
 
 #[test]
 fn a_roll_back_that_cannot_install_is_given_up_after_its_tries() {
+    /// A start that went on to wait for an enrolment.
+    const WAITED: i32 = -2;
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
     let kept = kiosk::update::package_path(&data, "0.1.0");
@@ -646,24 +648,65 @@ fn a_roll_back_that_cannot_install_is_given_up_after_its_tries() {
     .unwrap();
 
     // The new version starts again and again (systemd's Restart=always): each start tries the
-    // previous package once more, until the tries are used up.
+    // previous package once more, until the tries are used up. A start that goes on to run waits
+    // for an enrolment (this kiosk has none): it is stopped as systemd would, with SIGTERM.
     let mut exits = Vec::new();
     for _ in 0..5 {
-        let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
             .args(["run", "--screen", "off", "--data-dir"])
             .arg(&data)
             .env("KIOSK_SOFTWARE_VERSION", "0.2.0")
             .env("KIOSK_INSTALLER", format!("sh {}", installer.display()))
             .env("KIOSK_LOG", "info")
-            .output()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
-        exits.push(out.status.code().unwrap_or(-1));
+        let stderr = child.stderr.take().unwrap();
+        let (said, waiting) = std::sync::mpsc::channel();
+        // Read to the end: the kiosk still logs while it stops.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("not enrolled: waiting") {
+                    let _ = said.send(());
+                }
+            }
+        });
+        let until = Instant::now() + Duration::from_secs(120);
+        let exit = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status.code().unwrap_or(-1);
+            }
+            if waiting.try_recv().is_ok() {
+                let pid = child.id().to_string();
+                assert!(
+                    Command::new("kill")
+                        .args(["-TERM", &pid])
+                        .status()
+                        .unwrap()
+                        .success()
+                );
+                assert_eq!(
+                    child.wait().unwrap().code(),
+                    Some(0),
+                    "SIGTERM ends the wait"
+                );
+                break WAITED;
+            }
+            assert!(Instant::now() < until, "kiosk run neither ended nor waited");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        exits.push(exit);
     }
 
     let restart = i32::from(kiosk::update::RESTART_EXIT_CODE);
-    // Two more tries, the give-up, then runs (and, never enrolled, stops at that).
+    // Two more tries, the give-up, then runs (and, never enrolled, waits for an enrolment).
     assert_eq!(exits[..3], [restart, restart, restart], "{exits:?}");
-    assert!(exits[3..].iter().all(|&e| e != restart), "{exits:?}");
+    assert_eq!(exits[3..], [WAITED, WAITED], "{exits:?}");
     let tried = std::fs::read_to_string(&calls).unwrap();
     assert_eq!(
         tried.lines().count(),
