@@ -250,6 +250,21 @@ pub fn set_language(app: &AppWindow, code: &str) -> Result<(), UiError> {
     Ok(())
 }
 
+/// A code without dashes grouped in fours, as tickets and the hub show codes: `7KQM-2XHD-R`.
+pub(crate) fn grouped(compact: &str) -> String {
+    let chars: Vec<char> = compact.chars().collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A code as a keypad line shows it, without its dashes.
+pub(crate) fn ungrouped(typed: &str) -> String {
+    typed.chars().filter(|c| *c != '-').collect()
+}
+
 /// Shows `now` as the clock at the top of every screen.
 pub fn set_clock<Tz: chrono::TimeZone>(app: &AppWindow, now: &chrono::DateTime<Tz>)
 where
@@ -272,5 +287,16 @@ mod tests {
         }
         assert_eq!(language("ar").map(|l| l.right_to_left), Some(true));
         assert!(language("fr").is_none());
+    }
+
+    #[test]
+    fn typed_codes_are_grouped_like_the_ticket_and_read_back() {
+        assert_eq!(grouped(""), "");
+        assert_eq!(grouped("7KQ"), "7KQ");
+        assert_eq!(grouped("7KQM2"), "7KQM-2");
+        assert_eq!(grouped("7KQM2XHDR"), "7KQM-2XHD-R");
+        assert_eq!(grouped("K7QM2XPA9RTD"), "K7QM-2XPA-9RTD");
+        assert_eq!(ungrouped("K7QM-2XPA-9RTD"), "K7QM2XPA9RTD");
+        assert_eq!(ungrouped(""), "");
     }
 }

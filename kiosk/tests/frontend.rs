@@ -14,7 +14,7 @@ use protocol::sync::{ChangeOp, OutboxKind};
 use serde_json::{Value, json};
 
 use crate::hub::Hub;
-use crate::open_store;
+use crate::{open_store, runtime};
 
 const REGION: &str = "r-elm";
 const DEVICE: &str = "dev-1";
@@ -57,14 +57,6 @@ fn sent_rides(hub: &Hub) -> Vec<(uuid::Uuid, Value)> {
         }
     }
     seen
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
 }
 
 #[test]

@@ -2,31 +2,16 @@
 //! loopback with short intervals. Syncs and heartbeats arrive, a hub outage is logged and
 //! survived, and SIGTERM ends the process with status 0.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use kiosk::identity;
 use protocol::sync::ChangeOp;
 use serde_json::json;
 
 use crate::tls_hub::TlsHub;
+use crate::{LogLines, sigterm};
 
 const CODE: &str = "RUNL-OOPC-ODE1";
-
-/// Waits up to 60 s for `done`, checking every 100 ms; panics with `what` if it never holds.
-async fn until(what: &str, lines: &Mutex<Vec<String>>, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{what} did not happen; the kiosk logged:\n{}",
-            lines.lock().expect("the reader thread lives").join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_syncs_and_beats_survives_an_outage_and_stops_on_sigterm() {
@@ -51,26 +36,9 @@ async fn run_syncs_and_beats_survives_an_outage_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kiosk run starts");
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = lines.clone();
-        let stderr = child.stderr.take().expect("stderr is piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                lines.lock().unwrap().push(line.expect("a log line"));
-            }
-        })
-    };
-    let logged = |text: &str| {
-        lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.contains(text))
-            .count()
-    };
+    let log = LogLines::of(&mut child);
 
-    until("two syncs and two heartbeats", &lines, || {
+    log.until("two syncs and two heartbeats", || {
         let state = hub.shared.state();
         state.syncs.len() >= 2 && state.heartbeats.len() >= 2
     })
@@ -85,26 +53,24 @@ async fn run_syncs_and_beats_survives_an_outage_and_stops_on_sigterm() {
     );
 
     hub.down().await;
-    until("a failed sync", &lines, || logged("sync failed") >= 1).await;
+    log.until("a failed sync", || log.count("sync failed") >= 1)
+        .await;
     assert!(
         child.try_wait().unwrap().is_none(),
         "the outage does not stop the kiosk"
     );
     let before = hub.shared.state().syncs.len();
     hub.up().await;
-    until("a sync after the outage", &lines, || {
+    log.until("a sync after the outage", || {
         hub.shared.state().syncs.len() > before
     })
     .await;
 
-    let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
+    sigterm(&child);
     let status = tokio::task::spawn_blocking(move || child.wait().expect("the kiosk ends"))
         .await
         .unwrap();
-    reader.join().unwrap();
-    let lines = lines.lock().unwrap();
+    let lines = log.finish();
     assert_eq!(status.code(), Some(0), "{}", lines.join("\n"));
 
     for event in [

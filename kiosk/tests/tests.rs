@@ -67,3 +67,84 @@ pub fn dump(path: &Path) -> String {
     }
     text
 }
+
+/// A multi-thread runtime with two workers, for tests that drive async code (a hub, an
+/// enrolment) from a plain test thread, such as the UI's.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// The log lines a kiosk process writes to stderr, collected as they come by a thread that
+/// reads to the end (a process whose stderr is closed would fail to log while it stops).
+pub struct LogLines {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl LogLines {
+    /// Starts reading `child`'s piped stderr.
+    pub fn of(child: &mut std::process::Child) -> LogLines {
+        use std::io::BufRead;
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let collected = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let line = line.expect("a log line");
+                collected.lock().expect("the test thread lives").push(line);
+            }
+        });
+        LogLines { lines, reader }
+    }
+
+    /// How many lines so far contain `text`.
+    pub fn count(&self, text: &str) -> usize {
+        self.lines
+            .lock()
+            .expect("the reader thread lives")
+            .iter()
+            .filter(|l| l.contains(text))
+            .count()
+    }
+
+    /// Every line so far, one per line.
+    pub fn text(&self) -> String {
+        self.lines
+            .lock()
+            .expect("the reader thread lives")
+            .join("\n")
+    }
+
+    /// Waits up to 60 s for `done`, checking every 100 ms; panics with `what` and the lines so
+    /// far if it never holds.
+    pub async fn until(&self, what: &str, mut done: impl FnMut() -> bool) {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "{what} did not happen; the kiosk logged:\n{}",
+                self.text()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every line, once the process closed its stderr.
+    pub fn finish(self) -> Vec<String> {
+        self.reader.join().expect("the reader thread ends");
+        std::mem::take(&mut *self.lines.lock().expect("the reader thread ended"))
+    }
+}
+
+/// Sends SIGTERM to `child`, as systemd stops a service.
+pub fn sigterm(child: &std::process::Child) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -TERM {}", child.id());
+}

@@ -5,12 +5,10 @@
 //! nothing to type. And the wait of `kiosk run` for an identity, in process and as the service.
 
 use std::cell::RefCell;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kiosk::identity::{self, Identity};
 use kiosk::setup::{self, Answer, SetupError, SetupHub};
@@ -19,19 +17,11 @@ use slint::ComponentHandle;
 
 use crate::tls_hub::TlsHub;
 use crate::ui::{buttons_labelled, kiosk_window, tap};
+use crate::{LogLines, runtime, sigterm};
 
 /// The code the hub knows, as the admin reads it off the device list, and as the kiosk sends it.
 const CODE: &str = "SETU-PK7Q-M2XA";
 const CANONICAL: &str = "SETUPK7QM2XA";
-
-/// A runtime whose workers serve the hub while the UI thread waits for nothing.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
 
 /// The hub as the image names it: its address and a file with its certificate.
 fn named(hub: &TlsHub, dir: &Path) -> SetupHub {
@@ -259,30 +249,10 @@ async fn run_waits_for_enrolment_then_syncs() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kiosk run starts");
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = lines.clone();
-        let stderr = child.stderr.take().expect("stderr is piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                lines.lock().unwrap().push(line.expect("a log line"));
-            }
-        })
-    };
-    let logged = |text: &str| lines.lock().unwrap().iter().any(|l| l.contains(text));
-    let until = async |what: &str, done: &dyn Fn() -> bool| {
-        let start = Instant::now();
-        while !done() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "{what} did not happen; the kiosk logged:\n{}",
-                lines.lock().unwrap().join("\n")
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
+    let log = LogLines::of(&mut child);
 
-    until("the wait", &|| logged("not enrolled: waiting")).await;
+    log.until("the wait", || log.count("not enrolled: waiting") > 0)
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
         child.try_wait().unwrap().is_none(),
@@ -293,28 +263,16 @@ async fn run_waits_for_enrolment_then_syncs() {
     identity::enrol(&hub.url(), &hub.hub_cert_pem, CANONICAL, &data)
         .await
         .unwrap();
-    until("a sync as the enrolled device", &|| {
+    log.until("a sync as the enrolled device", || {
         !hub.shared.state().syncs.is_empty()
     })
     .await;
-    assert!(logged("enrolled: starting"));
+    assert_eq!(log.count("enrolled: starting"), 1);
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     let status = tokio::task::spawn_blocking(move || child.wait().expect("the kiosk ends"))
         .await
         .unwrap();
-    reader.join().unwrap();
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "{}",
-        lines.lock().unwrap().join("\n")
-    );
+    let lines = log.finish();
+    assert_eq!(status.code(), Some(0), "{}", lines.join("\n"));
 }

@@ -662,34 +662,14 @@ fn a_roll_back_that_cannot_install_is_given_up_after_its_tries() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (said, waiting) = std::sync::mpsc::channel();
-        // Read to the end: the kiosk still logs while it stops.
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if line.contains("not enrolled: waiting") {
-                    let _ = said.send(());
-                }
-            }
-        });
+        let log = crate::LogLines::of(&mut child);
         let until = Instant::now() + Duration::from_secs(120);
         let exit = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break status.code().unwrap_or(-1);
             }
-            if waiting.try_recv().is_ok() {
-                let pid = child.id().to_string();
-                assert!(
-                    Command::new("kill")
-                        .args(["-TERM", &pid])
-                        .status()
-                        .unwrap()
-                        .success()
-                );
+            if log.count("not enrolled: waiting") > 0 {
+                crate::sigterm(&child);
                 assert_eq!(
                     child.wait().unwrap().code(),
                     Some(0),

@@ -22,22 +22,8 @@ use crate::requests::{self, BookingView, ReminderDay, Sent, Standing, What};
 /// Characters of a booking code without the dashes.
 const CODE_CHARS: usize = 9;
 
-/// `compact` grouped like the ticket: `7KQM-2XHD-R`.
-fn grouped(compact: &str) -> String {
-    let chars: Vec<char> = compact.chars().collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 fn compact(app: &AppWindow) -> String {
-    app.global::<BookingScreen>()
-        .get_typed()
-        .chars()
-        .filter(|c| *c != '-')
-        .collect()
+    super::ungrouped(&app.global::<BookingScreen>().get_typed())
 }
 
 /// Calls `find` with the code when "Anzeigen" is tapped on a well-formed code, and `cancel` when
@@ -57,7 +43,7 @@ pub fn init(
         }
         let screen = app.global::<BookingScreen>();
         screen.set_problem(TypedProblem::None);
-        screen.set_typed(grouped(&typed).into());
+        screen.set_typed(super::grouped(&typed).into());
     });
 
     let weak = app.as_weak();
@@ -67,7 +53,7 @@ pub fn init(
         typed.pop();
         let screen = app.global::<BookingScreen>();
         screen.set_problem(TypedProblem::None);
-        screen.set_typed(grouped(&typed).into());
+        screen.set_typed(super::grouped(&typed).into());
     });
 
     let weak = app.as_weak();
@@ -201,14 +187,6 @@ pub fn show_cancelled(app: &AppWindow, sent: &Sent) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn typed_codes_are_grouped_like_the_ticket() {
-        assert_eq!(grouped(""), "");
-        assert_eq!(grouped("7KQ"), "7KQ");
-        assert_eq!(grouped("7KQM2"), "7KQM-2");
-        assert_eq!(grouped("7KQM2XHDR"), "7KQM-2XHD-R");
-    }
 
     #[test]
     fn the_time_reads_as_date_and_window_in_the_regions_zone() {

@@ -11,22 +11,8 @@ use slint::{ComponentHandle, SharedString};
 use super::{AppWindow, Navigation, Page, SetupScreen, SetupState};
 use crate::setup::Answer;
 
-/// `compact` grouped like the hub shows codes: `K7QM-2XPA-9RTD`.
-fn grouped(compact: &str) -> String {
-    let chars: Vec<char> = compact.chars().collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 fn compact(app: &AppWindow) -> String {
-    app.global::<SetupScreen>()
-        .get_typed()
-        .chars()
-        .filter(|c| *c != '-')
-        .collect()
+    super::ungrouped(&app.global::<SetupScreen>().get_typed())
 }
 
 /// Whether the keys may change the code: not while the hub is asked, nor once it is enrolled.
@@ -68,7 +54,7 @@ pub fn init(app: &AppWindow, hub: Result<&str, String>, connect: impl Fn(String)
             typed.push_str(&key);
         }
         screen.set_state(SetupState::Typing);
-        screen.set_typed(grouped(&typed).into());
+        screen.set_typed(super::grouped(&typed).into());
     });
 
     let weak = app.as_weak();
@@ -81,7 +67,7 @@ pub fn init(app: &AppWindow, hub: Result<&str, String>, connect: impl Fn(String)
         let mut typed = compact(&app);
         typed.pop();
         screen.set_state(SetupState::Typing);
-        screen.set_typed(grouped(&typed).into());
+        screen.set_typed(super::grouped(&typed).into());
     });
 
     let weak = app.as_weak();
