@@ -8,8 +8,8 @@ use kiosk::identity;
 use protocol::sync::ChangeOp;
 use serde_json::json;
 
+use crate::LogLines;
 use crate::tls_hub::TlsHub;
-use crate::{LogLines, sigterm};
 
 const CODE: &str = "RUNL-OOPC-ODE1";
 
@@ -66,12 +66,7 @@ async fn run_syncs_and_beats_survives_an_outage_and_stops_on_sigterm() {
     })
     .await;
 
-    sigterm(&child);
-    let status = tokio::task::spawn_blocking(move || child.wait().expect("the kiosk ends"))
-        .await
-        .unwrap();
-    let lines = log.finish();
-    assert_eq!(status.code(), Some(0), "{}", lines.join("\n"));
+    let lines = log.stop(child).await;
 
     for event in [
         "kiosk running",

@@ -133,6 +133,18 @@ impl LogLines {
         }
     }
 
+    /// Stops `child` with SIGTERM, as systemd does, checks it ends with status 0 and returns
+    /// every line it logged.
+    pub async fn stop(self, mut child: std::process::Child) -> Vec<String> {
+        sigterm(&child);
+        let status = tokio::task::spawn_blocking(move || child.wait().expect("the kiosk ends"))
+            .await
+            .expect("the wait ends");
+        let lines = self.finish();
+        assert_eq!(status.code(), Some(0), "{}", lines.join("\n"));
+        lines
+    }
+
     /// Every line, once the process closed its stderr.
     pub fn finish(self) -> Vec<String> {
         self.reader.join().expect("the reader thread ends");

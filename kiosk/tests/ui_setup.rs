@@ -17,7 +17,7 @@ use slint::ComponentHandle;
 
 use crate::tls_hub::TlsHub;
 use crate::ui::{buttons_labelled, kiosk_window, tap};
-use crate::{LogLines, runtime, sigterm};
+use crate::{LogLines, runtime};
 
 /// The code the hub knows, as the admin reads it off the device list, and as the kiosk sends it.
 const CODE: &str = "SETU-PK7Q-M2XA";
@@ -269,10 +269,5 @@ async fn run_waits_for_enrolment_then_syncs() {
     .await;
     assert_eq!(log.count("enrolled: starting"), 1);
 
-    sigterm(&child);
-    let status = tokio::task::spawn_blocking(move || child.wait().expect("the kiosk ends"))
-        .await
-        .unwrap();
-    let lines = log.finish();
-    assert_eq!(status.code(), Some(0), "{}", lines.join("\n"));
+    log.stop(child).await;
 }
