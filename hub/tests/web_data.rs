@@ -1115,3 +1115,43 @@ async fn caregivers_and_links_from_csv_are_all_or_nothing() {
         Some("paper 2026-02-01T09:00:00Z")
     );
 }
+
+/// Before the first region every console page that works on one says so (and is not an error),
+/// the overview and the region data pages with the way on.
+#[tokio::test]
+async fn without_a_region_the_console_pages_say_so_and_show_the_way_on() {
+    let hub = TestHub::start().await;
+    let browser = crate::common::web::admin(&hub).await;
+    for (path, title, next) in [
+        ("/console", "Übersicht", Some("/console/data")),
+        (
+            "/console/data",
+            "Regionsdaten",
+            Some("/console/data/regions/new"),
+        ),
+        ("/console/devices", "Geräte", None),
+        ("/console/updates", "Software-Updates", None),
+        ("/console/privacy", "Datenschutz", None),
+        ("/console/evaluation", "Auswertung", None),
+    ] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        assert!(
+            page.body.contains("Es ist noch keine Region angelegt."),
+            "{path}: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains(&format!("<title>{title} – Dorfpunkt</title>")),
+            "{path}: {}",
+            page.body
+        );
+        if let Some(next) = next {
+            assert!(
+                page.body.contains(&format!("href=\"{next}\"")),
+                "{path}: {}",
+                page.body
+            );
+        }
+    }
+}

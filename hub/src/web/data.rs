@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::error::WebError;
 use super::layout::{button_form, csrf_field, notice, page};
 use super::session::{CsrfForm, WebUser, check_csrf};
-use super::{chosen_region, local_time, percent_encode, regions};
+use super::{chosen_region, local_time, percent_encode, regions_or_none_yet, regions_to_choose};
 use crate::api::AppState;
 use crate::domain::{
     Caregiver, CaregiverLink, Destination, Region, Resident, Role, Shift, Stop, Vehicle, Village,
@@ -299,15 +299,6 @@ async fn choices(
         .await?)
 }
 
-/// The regions an admin may choose between; a dispatcher has one and gets none.
-async fn admin_regions(app: &AppState, user: &WebUser) -> Result<Vec<(String, String)>, WebError> {
-    if user.role == Role::Admin {
-        regions(app).await
-    } else {
-        Ok(Vec::new())
-    }
-}
-
 /// A success message for `?done=`.
 fn done_notice(done: Option<&str>) -> Markup {
     let text = match done {
@@ -338,17 +329,11 @@ async fn overview(
     Query(q): Query<DataQuery>,
 ) -> Result<Markup, WebError> {
     user.require(&[Role::Admin, Role::Dispatcher])?;
-    let all = admin_regions(&app, &user).await?;
-    if user.role == Role::Admin && all.is_empty() {
-        return Ok(page(
-            Some(&user),
-            "Regionsdaten",
-            html! {
-                (notice("warn", "Es ist noch keine Region angelegt."))
-                p { a href="/console/data/regions/new" { "Region anlegen" } }
-            },
-        ));
-    }
+    let next = html! { p { a href="/console/data/regions/new" { "Region anlegen" } } };
+    let all = match regions_or_none_yet(&app, &user, "Regionsdaten", next).await? {
+        Ok(all) => all,
+        Err(none_yet) => return Ok(none_yet),
+    };
     let place = place_for(&app, &user, Kind::Villages, q.region.as_deref())
         .await?
         .ok_or(WebError::NotFound)?;
@@ -440,7 +425,7 @@ async fn list_or_export(
         .await?;
     let choices = choices(&app, &user, kind, place.as_ref()).await?;
     let all = match place {
-        Some(_) => admin_regions(&app, &user).await?,
+        Some(_) => regions_to_choose(&app, &user).await?,
         None => Vec::new(),
     };
     let (path, region_query) = base(kind, place.as_ref());

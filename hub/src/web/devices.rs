@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use super::error::WebError;
 use super::layout::{button_form, csrf_field, input, notice, page, select};
 use super::session::{CsrfForm, WebUser};
-use super::{RegionQuery, chosen_region, local_time, percent_encode, regions};
+use super::{RegionQuery, chosen_region, local_time, percent_encode, regions_or_none_yet};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::devices::status::{self, DeviceStatus, SILENT_AFTER_MINUTES};
@@ -472,14 +472,10 @@ async fn devices_page(
     Query(q): Query<RegionQuery>,
 ) -> Result<Markup, WebError> {
     user.require(&[Role::Admin])?;
-    let all = regions(&app).await?;
-    if all.is_empty() {
-        return Ok(page(
-            Some(&user),
-            "Geräte",
-            notice("warn", "Es ist noch keine Region angelegt."),
-        ));
-    }
+    let all = match regions_or_none_yet(&app, &user, "Geräte", html! {}).await? {
+        Ok(all) => all,
+        Err(none_yet) => return Ok(none_yet),
+    };
     let (region, name, time_zone) = chosen_region(&app, &user, q.region.as_deref()).await?;
     let id = region.clone();
     let data = app.store.run(move |conn| load_region(conn, &id)).await?;

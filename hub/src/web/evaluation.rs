@@ -34,7 +34,7 @@ use serde::Deserialize;
 use super::error::WebError;
 use super::layout::{self, page};
 use super::session::WebUser;
-use super::{chosen_region, regions};
+use super::{chosen_region, regions_or_none_yet};
 use crate::api::AppState;
 use crate::dispatch::figures::{self, RideRow, ShiftRow};
 use crate::domain::Role;
@@ -829,18 +829,10 @@ async fn show(
     Query(q): Query<EvaluationQuery>,
 ) -> Result<Markup, WebError> {
     user.require(&[Role::Admin, Role::Dispatcher])?;
-    let all = if user.role == Role::Admin {
-        regions(&app).await?
-    } else {
-        Vec::new()
+    let all = match regions_or_none_yet(&app, &user, "Auswertung", html! {}).await? {
+        Ok(all) => all,
+        Err(none_yet) => return Ok(none_yet),
     };
-    if user.role == Role::Admin && all.is_empty() {
-        return Ok(page(
-            Some(&user),
-            "Auswertung",
-            layout::notice("warn", "Es ist noch keine Region angelegt."),
-        ));
-    }
     let (region, name, tz) = chosen_region(&app, &user, q.region.as_deref()).await?;
     let tz = zone(&tz);
     let period = Period::of(&q, tz)?;

@@ -180,6 +180,41 @@ pub async fn regions(app: &AppState) -> Result<Vec<(String, String)>, WebError> 
         .await?)
 }
 
+/// The regions a user chooses among on a console page: every region for an admin, none for the
+/// others (they work in their own).
+pub async fn regions_to_choose(
+    app: &AppState,
+    user: &WebUser,
+) -> Result<Vec<(String, String)>, WebError> {
+    if user.role == Role::Admin {
+        regions(app).await
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// [`regions_to_choose`], or, for an admin while there is no region yet, the page `title` that
+/// says so with `next` below it (the way on), which the handler returns as it is.
+pub async fn regions_or_none_yet(
+    app: &AppState,
+    user: &WebUser,
+    title: &str,
+    next: Markup,
+) -> Result<Result<Vec<(String, String)>, Markup>, WebError> {
+    let all = regions_to_choose(app, user).await?;
+    if user.role == Role::Admin && all.is_empty() {
+        return Ok(Err(page(
+            Some(user),
+            title,
+            html! {
+                (layout::notice("warn", "Es ist noch keine Region angelegt."))
+                (next)
+            },
+        )));
+    }
+    Ok(Ok(all))
+}
+
 /// An instant (RFC 3339 text) in a region's time zone as people read it: "Mo 23.11.2026, 07:30".
 pub fn local_time(instant: &str, time_zone: &str) -> String {
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
@@ -201,21 +236,11 @@ async fn console_home(
     axum::extract::Query(q): axum::extract::Query<RegionQuery>,
 ) -> Result<Markup, WebError> {
     user.require(&[Role::Admin, Role::Dispatcher])?;
-    let all = if user.role == Role::Admin {
-        regions(&app).await?
-    } else {
-        Vec::new()
+    let next = html! { p { a href="/console/data" { "Region anlegen oder importieren" } } };
+    let all = match regions_or_none_yet(&app, &user, "Übersicht", next).await? {
+        Ok(all) => all,
+        Err(none_yet) => return Ok(none_yet),
     };
-    if user.role == Role::Admin && all.is_empty() {
-        return Ok(page(
-            Some(&user),
-            "Übersicht",
-            html! {
-                (layout::notice("warn", "Es ist noch keine Region angelegt."))
-                p { a href="/console/data" { "Region anlegen oder importieren" } }
-            },
-        ));
-    }
     let (region, name, _tz) = chosen_region(&app, &user, q.region.as_deref()).await?;
     let today = Utc::now().date_naive().to_string();
     let (devices, online, unplanned, call_backs) = app

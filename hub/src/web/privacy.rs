@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::error::WebError;
 use super::layout::{self, button_form, csrf_field, page};
 use super::session::{CsrfForm, WebUser};
-use super::{chosen_region, local_time, percent_encode, regions};
+use super::{chosen_region, local_time, percent_encode, regions_or_none_yet};
 use crate::api::AppState;
 use crate::domain::Role;
 use crate::privacy::{self, Found, RetentionRun};
@@ -51,14 +51,10 @@ async fn show(
     Query(q): Query<PrivacyQuery>,
 ) -> Result<Markup, WebError> {
     user.require(ROLES)?;
-    let all = regions(&app).await?;
-    if all.is_empty() {
-        return Ok(page(
-            Some(&user),
-            "Datenschutz",
-            layout::notice("warn", "Es ist noch keine Region angelegt."),
-        ));
-    }
+    let all = match regions_or_none_yet(&app, &user, "Datenschutz", html! {}).await? {
+        Ok(all) => all,
+        Err(none_yet) => return Ok(none_yet),
+    };
     let (region, name, tz) = chosen_region(&app, &user, q.region.as_deref()).await?;
     let query = q.q.clone().unwrap_or_default();
     let who = user.who();

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::error::WebError;
 use super::layout::{self, page};
 use super::session::{CsrfForm, WebUser};
-use super::{chosen_region, local_time, percent_encode, regions};
+use super::{chosen_region, local_time, percent_encode, regions_or_none_yet};
 use crate::api::AppState;
 use crate::domain::Role;
 use crate::store::StoreError;
@@ -40,14 +40,10 @@ async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Markup, WebError> {
     user.require(&[Role::Admin])?;
-    let all = regions(&app).await?;
-    if all.is_empty() {
-        return Ok(page(
-            Some(&user),
-            "Software-Updates",
-            layout::notice("warn", "Es ist noch keine Region angelegt."),
-        ));
-    }
+    let all = match regions_or_none_yet(&app, &user, "Software-Updates", html! {}).await? {
+        Ok(all) => all,
+        Err(none_yet) => return Ok(none_yet),
+    };
     let (region, name, tz) = chosen_region(&app, &user, q.region.as_deref()).await?;
     let key = region.clone();
     let overview: Overview = app
