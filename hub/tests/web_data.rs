@@ -1142,7 +1142,8 @@ async fn without_a_region_the_console_pages_say_so_and_show_the_way_on() {
             page.body
         );
         assert!(
-            page.body.contains(&format!("<title>{title} – Dorfpunkt</title>")),
+            page.body
+                .contains(&format!("<title>{title} – Dorfpunkt</title>")),
             "{path}: {}",
             page.body
         );

@@ -126,10 +126,13 @@ impl Text {
     }
 }
 
+/// The German short weekday names, Monday first: the console's, and the pages' in German.
+pub const WEEKDAYS_DE: [&str; 7] = ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"];
+
 /// The short weekday names, Monday first (as on the kiosk's tickets).
 fn weekday(lang: Lang, day: chrono::Weekday) -> &'static str {
     let names: [&'static str; 7] = match lang {
-        Lang::De => ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"],
+        Lang::De => WEEKDAYS_DE,
         Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
         Lang::Uk => ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Нд"],
         Lang::Ar => [

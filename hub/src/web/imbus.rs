@@ -18,6 +18,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::WebError;
+use super::i18n::WEEKDAYS_DE;
 use super::layout::{button_form, csrf_field, input, notice, page};
 use super::session::{CsrfForm, WebUser};
 use super::{chosen_region, percent_encode, regions};
@@ -39,7 +40,6 @@ const WEEKDAYS: [&str; 7] = [
     "Samstag",
     "Sonntag",
 ];
-const WEEKDAYS_SHORT: [&str; 7] = ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -97,7 +97,7 @@ fn clock_of(text: &str, tz: Tz) -> String {
 fn day_text(date: NaiveDate) -> String {
     format!(
         "{} {}",
-        WEEKDAYS_SHORT[date.weekday().num_days_from_monday() as usize],
+        WEEKDAYS_DE[date.weekday().num_days_from_monday() as usize],
         date.format("%d.%m.%Y")
     )
 }
@@ -609,7 +609,7 @@ fn pattern_text(p: &Value) -> String {
     let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         .iter()
         .position(|d| p["weekday"].as_str() == Some(d))
-        .map_or("?", |i| WEEKDAYS_SHORT[i]);
+        .map_or("?", |i| WEEKDAYS_DE[i]);
     format!(
         "{day} {}–{} Uhr, alle {} Wochen ab Woche {}",
         p["start"].as_str().unwrap_or("?"),

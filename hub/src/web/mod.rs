@@ -221,7 +221,7 @@ pub fn local_time(instant: &str, time_zone: &str) -> String {
     match DateTime::parse_from_rfc3339(instant) {
         Ok(at) => {
             let local = at.with_timezone(&tz);
-            let day = ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"]
+            let day = i18n::WEEKDAYS_DE
                 [chrono::Datelike::weekday(&local).num_days_from_monday() as usize];
             format!("{day} {}", local.format("%d.%m.%Y, %H:%M"))
         }
