@@ -95,7 +95,7 @@ pub async fn enrol(hub: &SetupHub, typed: &str, data_dir: &Path) -> Answer {
 }
 
 /// The setup screen's reading of an enrolment's result.
-pub fn answer(result: Result<Enrolment, IdentityError>) -> Answer {
+fn answer(result: Result<Enrolment, IdentityError>) -> Answer {
     match result {
         Ok(enrolment) => Answer::Enrolled {
             device_id: enrolment.identity.device_id,

@@ -260,6 +260,20 @@ pub(crate) fn grouped(compact: &str) -> String {
         .join("-")
 }
 
+/// A code's keypad line after a key: `Some(key)` adds it while fewer than `max` characters are
+/// typed, `None` ("Löschen") takes the last one away; grouped again.
+pub(crate) fn keyed(typed: &str, key: Option<&str>, max: usize) -> String {
+    let mut compact = ungrouped(typed);
+    match key {
+        Some(key) if compact.chars().count() < max => compact.push_str(key),
+        Some(_) => {}
+        None => {
+            compact.pop();
+        }
+    }
+    grouped(&compact)
+}
+
 /// A code as a keypad line shows it, without its dashes.
 pub(crate) fn ungrouped(typed: &str) -> String {
     typed.chars().filter(|c| *c != '-').collect()
@@ -298,5 +312,9 @@ mod tests {
         assert_eq!(grouped("K7QM2XPA9RTD"), "K7QM-2XPA-9RTD");
         assert_eq!(ungrouped("K7QM-2XPA-9RTD"), "K7QM2XPA9RTD");
         assert_eq!(ungrouped(""), "");
+        assert_eq!(keyed("7KQM-2", Some("X"), 9), "7KQM-2X");
+        assert_eq!(keyed("7KQM-2XHD-R", Some("X"), 9), "7KQM-2XHD-R");
+        assert_eq!(keyed("7KQM-2", None, 9), "7KQM");
+        assert_eq!(keyed("", None, 9), "");
     }
 }

@@ -312,8 +312,43 @@ fn root_read_only(key: &Path, port: u16, within: Duration) -> bool {
     }
 }
 
-/// The emulated display's picture through qemu's monitor (`screendump`, a binary PPM).
-fn screendump(monitor: &Path, file: &Path) -> (usize, usize, Vec<u8>) {
+/// `boot-test start` with `args` (the hub, a code, ...): boots a copy of the image and returns
+/// what it printed once the kiosk service started.
+fn start_guest(boot_test: &Path, work: &Path, args: &[&str]) -> String {
+    let started = Command::new(boot_test)
+        .arg("start")
+        .arg("--work")
+        .arg(work)
+        .args(args)
+        .args(["--timeout", &BOOT_TIMEOUT_S.to_string()])
+        .output()
+        .expect("boot-test runs");
+    assert!(
+        started.status.success(),
+        "boot-test start {args:?} failed:\n{}\n{}",
+        text(&started.stdout),
+        text(&started.stderr)
+    );
+    text(&started.stdout)
+}
+
+/// Waits up to `within` for a console line containing `line`; fails with the console's tail,
+/// saying `what` did not happen.
+fn wait_for_console(console: &Path, line: &str, within: Duration, what: &str) {
+    let until = Instant::now() + within;
+    while !tail(console, 100_000).contains(line) {
+        assert!(
+            Instant::now() < until,
+            "{what}; console:\n{}",
+            tail(console, 80)
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// The emulated display's picture through qemu's monitor (`screendump`, a binary PPM): width,
+/// height and the RGB pixels.
+fn screendump(monitor: &Path, file: &Path) -> (usize, usize, Vec<[u8; 3]>) {
     let _ = std::fs::remove_file(file);
     let mut socket = UnixStream::connect(monitor).expect("qemu monitor");
     socket
@@ -329,7 +364,9 @@ fn screendump(monitor: &Path, file: &Path) -> (usize, usize, Vec<u8>) {
     }
     std::thread::sleep(Duration::from_secs(1));
     let bytes = std::fs::read(file).expect("screendump file");
-    parse_ppm(&bytes)
+    let (width, height, rgb) = parse_ppm(&bytes);
+    let pixels = rgb.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+    (width, height, pixels)
 }
 
 /// Width, height and RGB bytes of a binary PPM (P6, maxval 255).
@@ -473,31 +510,15 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
     // asks for the code. Told from the start screen by colour: the background is the same, the
     // start screen's blue tiles are missing.
     let setup_boot = Instant::now();
-    let started = Command::new(&boot_test)
-        .arg("start")
-        .arg("--work")
-        .arg(&work)
-        .args(["--hub", &hub_url])
-        .arg("--hub-ca")
-        .arg(hub.cert())
-        .args(["--timeout", &BOOT_TIMEOUT_S.to_string()])
-        .output()
-        .expect("boot-test runs");
-    assert!(
-        started.status.success(),
-        "boot-test start without a code failed:\n{}\n{}",
-        text(&started.stdout),
-        text(&started.stderr)
+    let hub_ca = hub.cert();
+    let hub_ca = hub_ca.to_str().expect("a UTF-8 path");
+    start_guest(&boot_test, &work, &["--hub", &hub_url, "--hub-ca", hub_ca]);
+    wait_for_console(
+        &console,
+        "not enrolled: the setup screen is up",
+        Duration::from_secs(120),
+        "no setup screen",
     );
-    let until = Instant::now() + Duration::from_secs(120);
-    while !tail(&console, 100_000).contains("not enrolled: the setup screen is up") {
-        assert!(
-            Instant::now() < until,
-            "no setup screen; console:\n{}",
-            tail(&console, 80)
-        );
-        std::thread::sleep(Duration::from_secs(2));
-    }
     let setup_reference = reference_screen(scratch.path(), "setup-de");
     let start_reference = reference_screen(scratch.path(), "start-de");
     // Inside the first tile of the start screen, away from its text.
@@ -507,8 +528,7 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
     // shows, for at most a minute.
     let until = Instant::now() + Duration::from_secs(60);
     let screen = loop {
-        let (_, _, rgb) = screendump(&run_dir.join("monitor.sock"), &run_dir.join("screen.ppm"));
-        let screen: Vec<[u8; 3]> = rgb.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+        let (_, _, screen) = screendump(&run_dir.join("monitor.sock"), &run_dir.join("screen.ppm"));
         if dominant(&screen).0 == setup_colour || Instant::now() > until {
             break screen;
         }
@@ -547,25 +567,24 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(&ssh_key));
     let boot = Instant::now();
-    let started = Command::new(&boot_test)
-        .arg("start")
-        .arg("--work")
-        .arg(&work)
-        .args(["--hub", &hub_url, "--code", &code, "--ntp", "192.0.2.1"])
-        .arg("--hub-ca")
-        .arg(hub.cert())
-        .arg("--ssh-key")
-        .arg(ssh_key.with_extension("pub"))
-        .args(["--timeout", &BOOT_TIMEOUT_S.to_string()])
-        .output()
-        .expect("boot-test runs");
-    assert!(
-        started.status.success(),
-        "boot-test start failed:\n{}\n{}",
-        text(&started.stdout),
-        text(&started.stderr)
+    let public_key = ssh_key.with_extension("pub");
+    let started = start_guest(
+        &boot_test,
+        &work,
+        &[
+            "--hub",
+            &hub_url,
+            "--code",
+            &code,
+            "--ntp",
+            "192.0.2.1",
+            "--hub-ca",
+            hub_ca,
+            "--ssh-key",
+            public_key.to_str().expect("a UTF-8 path"),
+        ],
     );
-    eprintln!("{}", text(&started.stdout));
+    eprintln!("{started}");
     eprintln!("kiosk service started {:?} after qemu", boot.elapsed());
 
     // The heartbeat reaches the hub with the package's version.
@@ -580,15 +599,12 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
 
     // The guest's clock is set from the hub: the NTP server named first does not answer (a
     // documentation address), so timesyncd moves on to the hub.
-    let until = Instant::now() + Duration::from_secs(300);
-    while !tail(&console, 100_000).contains("Contacted time server 10.0.2.2:123") {
-        assert!(
-            Instant::now() < until,
-            "timesyncd never reached the hub's NTP; console:\n{}",
-            tail(&console, 80)
-        );
-        std::thread::sleep(Duration::from_secs(3));
-    }
+    wait_for_console(
+        &console,
+        "Contacted time server 10.0.2.2:123",
+        Duration::from_secs(300),
+        "timesyncd never reached the hub's NTP",
+    );
     eprintln!("time from the hub {:?} after qemu", boot.elapsed());
 
     // Nothing wrote to the root partition (read-only), SSH works with the key only.
@@ -625,12 +641,10 @@ fn the_image_boots_enrols_shows_the_kiosk_updates_and_rolls_a_broken_version_bac
 
     // The start screen is on the display: the picture's main colour is the start screen's
     // background as the native kiosk draws it, and it is not a blank or a text console.
-    let (width, height, rgb) =
+    let (width, height, screen) =
         screendump(&run_dir.join("monitor.sock"), &run_dir.join("screen.ppm"));
-    let screen: Vec<[u8; 3]> = rgb.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
-    let reference = reference_screen(scratch.path(), "start-de");
     let (screen_colour, screen_share) = dominant(&screen);
-    let (reference_colour, reference_share) = dominant(&reference);
+    let (reference_colour, reference_share) = dominant(&start_reference);
     eprintln!(
         "screen {width}x{height}: main colour {screen_colour:?} on {:.0} % (reference \
          {reference_colour:?} on {:.0} %)",

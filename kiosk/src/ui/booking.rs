@@ -37,23 +37,19 @@ pub fn init(
     let weak = app.as_weak();
     screen.on_key(move |key| {
         let Some(app) = weak.upgrade() else { return };
-        let mut typed = compact(&app);
-        if typed.chars().count() < CODE_CHARS {
-            typed.push_str(&key);
-        }
         let screen = app.global::<BookingScreen>();
+        let typed = super::keyed(&screen.get_typed(), Some(&key), CODE_CHARS);
         screen.set_problem(TypedProblem::None);
-        screen.set_typed(super::grouped(&typed).into());
+        screen.set_typed(typed.into());
     });
 
     let weak = app.as_weak();
     screen.on_delete(move || {
         let Some(app) = weak.upgrade() else { return };
-        let mut typed = compact(&app);
-        typed.pop();
         let screen = app.global::<BookingScreen>();
+        let typed = super::keyed(&screen.get_typed(), None, CODE_CHARS);
         screen.set_problem(TypedProblem::None);
-        screen.set_typed(super::grouped(&typed).into());
+        screen.set_typed(typed.into());
     });
 
     let weak = app.as_weak();

@@ -11,10 +11,6 @@ use slint::{ComponentHandle, SharedString};
 use super::{AppWindow, Navigation, Page, SetupScreen, SetupState};
 use crate::setup::Answer;
 
-fn compact(app: &AppWindow) -> String {
-    super::ungrouped(&app.global::<SetupScreen>().get_typed())
-}
-
 /// Whether the keys may change the code: not while the hub is asked, nor once it is enrolled.
 fn keys_work(state: SetupState) -> bool {
     !matches!(
@@ -49,12 +45,9 @@ pub fn init(app: &AppWindow, hub: Result<&str, String>, connect: impl Fn(String)
         if !keys_work(screen.get_state()) {
             return;
         }
-        let mut typed = compact(&app);
-        if typed.chars().count() < ENROL_CODE_LEN {
-            typed.push_str(&key);
-        }
+        let typed = super::keyed(&screen.get_typed(), Some(&key), ENROL_CODE_LEN);
         screen.set_state(SetupState::Typing);
-        screen.set_typed(super::grouped(&typed).into());
+        screen.set_typed(typed.into());
     });
 
     let weak = app.as_weak();
@@ -64,10 +57,9 @@ pub fn init(app: &AppWindow, hub: Result<&str, String>, connect: impl Fn(String)
         if !keys_work(screen.get_state()) {
             return;
         }
-        let mut typed = compact(&app);
-        typed.pop();
+        let typed = super::keyed(&screen.get_typed(), None, ENROL_CODE_LEN);
         screen.set_state(SetupState::Typing);
-        screen.set_typed(super::grouped(&typed).into());
+        screen.set_typed(typed.into());
     });
 
     let weak = app.as_weak();
@@ -77,7 +69,8 @@ pub fn init(app: &AppWindow, hub: Result<&str, String>, connect: impl Fn(String)
         if !keys_work(screen.get_state()) {
             return;
         }
-        match normalise_enrol_code(&compact(&app)) {
+        // The code as typed: the reading ignores the dashes.
+        match normalise_enrol_code(&screen.get_typed()) {
             Some(code) => {
                 screen.set_state(SetupState::Connecting);
                 screen.set_detail(SharedString::new());
